@@ -1,0 +1,116 @@
+"""The `peam` command line: `peam run`, `peam tasks`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from agent.config import ConfigError, load_config
+from envs import UnknownBackendError
+from envs.tasks import DEFAULT_TASKS_FILE, UnknownTaskError, load_tasks
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="peam", description="PEAM runtime: parametric-memory Minecraft agents"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="play episodes of the task suite and record them")
+    run.add_argument(
+        "--config", default="configs/run/default.yaml", help="run config YAML (configs/run/)"
+    )
+    run.add_argument(
+        "--task",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="task id (repeatable); default: the config's tasks",
+    )
+    run.add_argument("--seeds", default=None, help="seeds, e.g. 0-19 or 0,3,5-7")
+    run.add_argument("--out", default=None, help="run folder (default runs/<config name>)")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. runner.subgoal_budget=300",
+    )
+    run.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    run.add_argument("--overwrite", action="store_true", help="delete an existing --out first")
+    run.add_argument("--video", action="store_true", help="write a GIF per episode")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    tasks = sub.add_parser("tasks", help="list the task suite")
+    tasks.add_argument("--file", default=DEFAULT_TASKS_FILE, help="task suite YAML")
+    return parser
+
+
+def _cmd_tasks(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"tasks in {args.file}")
+    for col in ("id", "category", "verifier", "budget"):
+        table.add_column(col)
+    for task in load_tasks(args.file).values():
+        v = task.verifier
+        table.add_row(task.id, task.category, f"{v.kind} {v.name} >= {v.count}", str(task.budget))
+    Console().print(table)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from agent import run_folder
+    from agent.progress import run_with_progress
+
+    overrides = list(args.set)
+    if args.task:
+        overrides.append("tasks=" + ",".join(args.task))
+    if args.seeds:
+        overrides.append(f"seeds={args.seeds}")
+    if args.video:
+        overrides.append("video=true")
+    config = load_config(args.config, overrides)
+    out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
+    if args.resume and overrides:
+        print(
+            f"peam: --resume uses {out}/config.yaml; ignoring --task/--seeds/--set/--video",
+            file=sys.stderr,
+        )
+    plan = run_folder.prepare(config, out, resume=args.resume, overwrite=args.overwrite)
+    summary = run_with_progress(plan, quiet=args.quiet)
+    for task_id, row in summary["tasks"].items():
+        print(
+            f"{task_id:20s} {row['successes']:3d}/{row['episodes']:<3d} {row['success_rate']:.0%}"
+        )
+    print(f"wrote {out}/summary.json")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "tasks":
+            return _cmd_tasks(args)
+        return _cmd_run(args)
+    except (ConfigError, UnknownTaskError, UnknownBackendError) as err:
+        print(f"peam: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except FileNotFoundError as err:
+        print(f"peam: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as err:
+        from agent.run_folder import RunFolderError
+
+        if isinstance(err, RunFolderError):
+            print(f"peam: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

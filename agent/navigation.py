@@ -1,0 +1,99 @@
+"""Shortest action sequences over Crafter's semantic map, searched over (cell, facing) states.
+
+Facing matters because every interaction (collect, attack, place) acts on the
+cell the player faces, and in Crafter a move toward a blocked cell only turns.
+Cells that can be dug (trees, and stone-like blocks once the pickaxe is held)
+are passable at a higher cost: face, ``do``, then step in.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+
+import numpy as np
+
+from envs.crafter_env import ACTIONS, SEMANTIC_NAMES
+
+DIRS: tuple[tuple[int, int], ...] = ((-1, 0), (1, 0), (0, -1), (0, 1))
+MOVE = {
+    d: ACTIONS.index(name)
+    for d, name in zip(DIRS, ("move_left", "move_right", "move_up", "move_down"), strict=True)
+}
+DO = ACTIONS.index("do")
+NOOP = ACTIONS.index("noop")
+
+ID = {name: i for i, name in enumerate(SEMANTIC_NAMES)}
+WALKABLE_IDS = frozenset(ID[n] for n in ("grass", "sand", "path"))
+#: Material -> the tool that lets the player dig through it.
+DIGGABLE = {
+    "tree": None,
+    "stone": "wood_pickaxe",
+    "coal": "wood_pickaxe",
+    "iron": "stone_pickaxe",
+    "diamond": "iron_pickaxe",
+}
+
+FREE, BLOCKED, DIG = 0, 1, 2
+DIG_PENALTY = 3
+
+Goal = Callable[[int, int, int, int], bool]
+"""goal(x, y, fx, fy): is standing at (x, y) facing (fx, fy) a goal state?"""
+
+
+def terrain(semantic: np.ndarray, inventory: dict[str, int]) -> np.ndarray:
+    """FREE / BLOCKED / DIG per cell for a player holding ``inventory``."""
+    grid = np.full(semantic.shape, BLOCKED, dtype=np.int8)
+    grid[np.isin(semantic, list(WALKABLE_IDS))] = FREE
+    for material, tool in DIGGABLE.items():
+        if tool is None or inventory.get(tool, 0) > 0:
+            grid[semantic == ID[material]] = DIG
+    return grid
+
+
+def search(
+    grid: np.ndarray,
+    start: tuple[int, int],
+    facing: tuple[int, int],
+    goal: Goal,
+    max_cost: int = 400,
+) -> list[int] | None:
+    """Cheapest action list from (start, facing) to a goal state (None past ``max_cost``)."""
+    w, h = grid.shape
+    cells = grid.tolist()
+    fi = DIRS.index(facing)
+    begin = (start[0], start[1], fi)
+    best: dict[tuple[int, int, int], int] = {begin: 0}
+    parent: dict[tuple[int, int, int], tuple[tuple[int, int, int], tuple[int, ...]]] = {}
+    heap = [(0, begin)]
+    while heap:
+        cost, state = heapq.heappop(heap)
+        if cost > best.get(state, 1 << 30) or cost > max_cost:
+            continue
+        x, y, f = state
+        fx, fy = DIRS[f]
+        if goal(x, y, fx, fy):
+            actions: list[int] = []
+            while state in parent:
+                state, step = parent[state]
+                actions[:0] = step
+            return actions
+        for d, (dx, dy) in enumerate(DIRS):
+            nx, ny = x + dx, y + dy
+            move = MOVE[(dx, dy)]
+            kind = cells[nx][ny] if 0 <= nx < w and 0 <= ny < h else BLOCKED
+            if kind == FREE:
+                nxt, step, extra = (nx, ny, d), (move,), 1
+            elif kind == DIG:
+                step = (DO, move) if d == f else (move, DO, move)
+                nxt, extra = (nx, ny, d), len(step) + DIG_PENALTY
+            elif d != f:
+                nxt, step, extra = (x, y, d), (move,), 1
+            else:
+                continue
+            ncost = cost + extra
+            if ncost < best.get(nxt, 1 << 30):
+                best[nxt] = ncost
+                parent[nxt] = (state, step)
+                heapq.heappush(heap, (ncost, nxt))
+    return None

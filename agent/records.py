@@ -1,0 +1,83 @@
+"""Typed records passed between the agent, the store and consolidation."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, NamedTuple
+
+from envs.text import TextView
+from envs.verifiers import Verifier
+
+SKILLS: dict[str, str] = {
+    "collect": "gather",
+    "place": "craft",
+    "make": "craft",
+    "defeat": "combat",
+}
+"""Skill -> the category whose adapter it trains."""
+
+TIERS = ("slow", "fast")
+
+
+@dataclass(frozen=True)
+class Subgoal:
+    """One step of a plan: ``skill`` applied to ``target`` until ``count`` is verified.
+
+    ``collect``/``make``: hold ``count`` of ``target``; ``place``: place ``count``
+    more; ``defeat``: defeat ``count`` more.
+    """
+
+    skill: str
+    target: str
+    count: int = 1
+    category: str = ""
+
+    def __post_init__(self) -> None:
+        if self.skill not in SKILLS:
+            raise ValueError(f"unknown skill {self.skill!r}; valid choices: {', '.join(SKILLS)}")
+        if not self.category:
+            object.__setattr__(self, "category", SKILLS[self.skill])
+        if self.count < 1:
+            raise ValueError(f"subgoal count must be >= 1, got {self.count}")
+
+    @property
+    def text(self) -> str:
+        return f"{self.skill} {self.target} x{self.count}"
+
+    def verifier(self) -> Verifier:
+        """The env-side check that decides this subgoal's attempt."""
+        if self.skill in ("collect", "make"):
+            return Verifier("inventory", self.target, self.count)
+        if self.skill == "place":
+            return Verifier("achievement", f"place_{self.target}", self.count)
+        return Verifier("kill", self.target, self.count)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why an attempt failed verification, and what the agent saw when it did."""
+
+    code: str
+    reason: str
+    view: TextView | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Decision(NamedTuple):
+    """One step of an executor: an action, or a give-up with its reason."""
+
+    action: int | None
+    give_up: Failure | None = None
+
+
+@dataclass
+class CallStats:
+    """What the last planner call cost: tokens, cache use, and why it fell back (if it did)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached: bool = False
+    fallback_reason: str | None = None

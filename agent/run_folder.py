@@ -1,0 +1,170 @@
+"""A run folder: config.yaml, store.sqlite, summary.json, videos/ — created, resumed or refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import envs
+from agent.config import ConfigError, RunConfig, _build, parse_seeds, to_dict
+from agent.controller import DeliberateController
+from agent.recipe_planner import RecipePlanner
+from agent.runner import EpisodeResult, EpisodeRunner
+from envs.tasks import Task, load_tasks, select
+from memory.store import ExperienceStore
+
+PLANNERS = ("recipe",)
+
+
+class RunFolderError(RuntimeError):
+    """The run folder exists and neither --resume nor --overwrite was given (or similar)."""
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder, fsync, then os.replace."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class RunPlan:
+    """What a run will do: its folder, config, store, and the episodes still to play."""
+
+    out: Path
+    config: RunConfig
+    tasks: list[Task]
+    seeds: list[int]
+    store: ExperienceStore
+    run_id: int
+    todo: list[tuple[Task, int]]
+
+
+def prepare(config: RunConfig, out: Path, resume: bool = False, overwrite: bool = False) -> RunPlan:
+    """Validate the config, then create (or reopen with ``resume``) the run folder."""
+    if resume and overwrite:
+        raise RunFolderError("--resume and --overwrite contradict each other; pass one")
+    if out.exists() and not (resume or overwrite):
+        raise RunFolderError(
+            f"run folder {out} exists; pass --resume to continue it or --overwrite to start over"
+        )
+    if resume and not (out / "config.yaml").exists():
+        raise RunFolderError(f"nothing to resume in {out} (no config.yaml); drop --resume")
+    if resume:
+        saved = yaml.safe_load((out / "config.yaml").read_text())
+        config = _build(RunConfig, saved)
+    _validate(config)
+    tasks = select(load_tasks(config.tasks_file), config.tasks)
+    seeds = parse_seeds(config.seeds)
+    if overwrite and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        atomic_write(out / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
+    store = ExperienceStore(out / "store.sqlite")
+    run_id = store.start_run(out.name, to_dict(config))
+    store.discard_incomplete(run_id)
+    done = {(e.task_id, e.seed) for e in store.episodes(run_id)}
+    todo = [(t, s) for t in tasks for s in seeds if (t.id, s) not in done]
+    return RunPlan(out, config, tasks, seeds, store, run_id, todo)
+
+
+def _validate(config: RunConfig) -> None:
+    if config.backend not in envs.BACKENDS and config.backend not in envs.BACKENDS.values():
+        raise envs.UnknownBackendError(
+            f"unknown backend {config.backend!r}; valid choices: {', '.join(envs.BACKENDS)}"
+        )
+    if config.planner not in PLANNERS:
+        raise ConfigError(
+            f"unknown planner {config.planner!r}; valid choices: {', '.join(PLANNERS)}"
+        )
+
+
+def summarize(store: ExperienceStore, run_id: int, tasks: list[Task]) -> dict[str, Any]:
+    """Per-task episodes, successes and success rate, read back from the store."""
+    rows: dict[str, dict[str, Any]] = {
+        t.id: {"category": t.category, "episodes": 0, "successes": 0, "success_rate": 0.0}
+        for t in tasks
+    }
+    for ep in store.episodes(run_id):
+        row = rows.setdefault(
+            ep.task_id,
+            {"category": ep.category, "episodes": 0, "successes": 0, "success_rate": 0.0},
+        )
+        row["episodes"] += 1
+        row["successes"] += int(bool(ep.success))
+    for row in rows.values():
+        row["success_rate"] = row["successes"] / row["episodes"] if row["episodes"] else 0.0
+    return {"tasks": rows}
+
+
+def execute(
+    plan: RunPlan,
+    on_episode: Callable[[EpisodeResult], None] | None = None,
+    on_step: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Play every episode still to do, writing summary.json after each one."""
+    cfg = plan.config
+    env_cache: dict[int, Any] = {}
+    for task, seed in plan.todo:
+        env = env_cache.get(task.budget)
+        if env is None:
+            env = envs.make(cfg.backend, max_episode_steps=task.budget, size=cfg.frame_size)
+            env_cache[task.budget] = env
+        runner = EpisodeRunner(
+            env,
+            _planner(cfg),
+            DeliberateController(cfg.controller),
+            plan.store,
+            plan.run_id,
+            cfg.backend,
+            cfg.runner,
+        )
+        result = runner.run_episode(task, seed, record_video=cfg.video, on_step=on_step)
+        if cfg.video:
+            write_video(plan.out / "videos" / f"{task.id}_seed{seed}.gif", result.frames)
+        summary = summarize(plan.store, plan.run_id, plan.tasks)
+        atomic_write(plan.out / "summary.json", json.dumps(summary, indent=2))
+        if on_episode is not None:
+            on_episode(result)
+    summary = summarize(plan.store, plan.run_id, plan.tasks)
+    atomic_write(plan.out / "summary.json", json.dumps(summary, indent=2))
+    for env in env_cache.values():
+        env.close()
+    return summary
+
+
+def _planner(cfg: RunConfig) -> RecipePlanner:
+    return RecipePlanner()
+
+
+def write_video(path: Path, frames: list[Any], scale: int = 2) -> None:
+    """An animated GIF of an episode (written atomically)."""
+    import imageio.v3 as iio
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stack = np.stack(frames)
+    if scale > 1:
+        stack = stack.repeat(scale, axis=1).repeat(scale, axis=2)
+    tmp = path.with_name(f".{path.name}.tmp")
+    iio.imwrite(tmp, stack, extension=".gif", duration=80, loop=0)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,1 @@
+"""Consolidation: worthiness scoring, the self-trigger, adapter training, the adapter registry."""

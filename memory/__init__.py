@@ -1,0 +1,1 @@
+"""Memory: the experience store (SQLite), and later pair mining, embeddings and retrieval memory."""

@@ -1,0 +1,412 @@
+"""The experience store: every run, episode, attempt, step and planner call, in SQLite (WAL).
+
+Written as it happens, in transactions: an episode's steps are committed in
+batches by a background writer while it runs, and its status turns ``done``
+only after all of them are, so a crash leaves committed episodes intact and at
+most one ``running`` episode, which :meth:`ExperienceStore.discard_incomplete`
+removes.
+Readers in other processes see committed data while the runner writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agent.records import CallStats, Failure, Subgoal
+from memory.step_writer import StepWriter
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, config TEXT NOT NULL, created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS episodes (
+    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id),
+    task_id TEXT NOT NULL, category TEXT NOT NULL, seed INTEGER NOT NULL, backend TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'running', success INTEGER, steps INTEGER NOT NULL DEFAULT 0,
+    frame_shape TEXT, outcome TEXT, started REAL NOT NULL, ended REAL);
+CREATE INDEX IF NOT EXISTS episodes_by_task ON episodes(run_id, task_id, seed);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY, episode_id INTEGER NOT NULL REFERENCES episodes(id),
+    skill TEXT NOT NULL, target TEXT NOT NULL, count INTEGER NOT NULL, category TEXT NOT NULL,
+    tier TEXT NOT NULL, step_start INTEGER NOT NULL, step_end INTEGER,
+    success INTEGER, failure_code TEXT, failure_reason TEXT,
+    corrects INTEGER REFERENCES attempts(id), started REAL NOT NULL, ended REAL);
+CREATE INDEX IF NOT EXISTS attempts_by_episode ON attempts(episode_id);
+CREATE TABLE IF NOT EXISTS steps (
+    episode_id INTEGER NOT NULL REFERENCES episodes(id), t INTEGER NOT NULL,
+    attempt_id INTEGER, action INTEGER NOT NULL, reward REAL NOT NULL,
+    inventory BLOB NOT NULL, status BLOB NOT NULL, position BLOB NOT NULL, frame BLOB,
+    PRIMARY KEY (episode_id, t)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS planner_calls (
+    id INTEGER PRIMARY KEY, episode_id INTEGER REFERENCES episodes(id), attempt_id INTEGER,
+    kind TEXT NOT NULL, planner TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL, latency_s REAL NOT NULL, cached INTEGER NOT NULL,
+    fallback_reason TEXT, created REAL NOT NULL);
+"""
+
+
+class SchemaVersionError(RuntimeError):
+    """The store was written by a different schema version."""
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    id: int
+    task_id: str
+    category: str
+    seed: int
+    backend: str
+    status: str
+    success: bool | None
+    steps: int
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    id: int
+    episode_id: int
+    subgoal: Subgoal
+    tier: str
+    step_start: int
+    step_end: int | None
+    success: bool | None
+    failure_code: str | None
+    failure_reason: str | None
+    corrects: int | None
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    t: int
+    attempt_id: int | None
+    action: int
+    reward: float
+    inventory: np.ndarray
+    status: np.ndarray
+    position: np.ndarray
+    frame: np.ndarray | None
+
+
+class ExperienceStore:
+    """SQLite experience store in WAL mode; one writer, any number of readers."""
+
+    def __init__(self, path: str | Path, flush_every: int = 256, frame_level: int = 1):
+        self.path = Path(path)
+        self.flush_every = flush_every
+        self.frame_level = frame_level
+        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._init_schema()
+        self._steps = StepWriter(self.path, frame_level, flush_every)
+
+    # -- schema ------------------------------------------------------------------
+
+    def _init_schema(self) -> None:
+        with self._tx():
+            for statement in _SCHEMA.strip().split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                self._db.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+            elif int(row[0]) != SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"{self.path} has schema version {row[0]}, this runtime reads"
+                    f" {SCHEMA_VERSION}; use a new run folder or the matching peam version"
+                )
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def close(self) -> None:
+        self._steps.close()
+        self._db.close()
+
+    def __enter__(self) -> ExperienceStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing -----------------------------------------------------------------
+
+    def start_run(self, name: str, config: dict[str, Any]) -> int:
+        """The id of run ``name``, created with ``config`` if new."""
+        row = self._db.execute("SELECT id FROM runs WHERE name=?", (name,)).fetchone()
+        if row is not None:
+            return int(row[0])
+        with self._tx():
+            cur = self._db.execute(
+                "INSERT INTO runs (name, config, created) VALUES (?, ?, ?)",
+                (name, json.dumps(config), time.time()),
+            )
+        return int(cur.lastrowid or 0)
+
+    def begin_episode(
+        self,
+        run_id: int,
+        task_id: str,
+        category: str,
+        seed: int,
+        backend: str,
+        frame_shape: tuple[int, ...],
+    ) -> int:
+        with self._tx():
+            cur = self._db.execute(
+                "INSERT INTO episodes (run_id, task_id, category, seed, backend, frame_shape,"
+                " started) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    task_id,
+                    category,
+                    seed,
+                    backend,
+                    json.dumps(list(frame_shape)),
+                    time.time(),
+                ),
+            )
+        return int(cur.lastrowid or 0)
+
+    def begin_attempt(
+        self, episode_id: int, subgoal: Subgoal, tier: str, step: int, corrects: int | None = None
+    ) -> int:
+        self._steps.hand_off()  # steps become durable as attempts go by, not only per episode
+        with self._tx():
+            cur = self._db.execute(
+                "INSERT INTO attempts (episode_id, skill, target, count, category, tier,"
+                " step_start, corrects, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    episode_id,
+                    subgoal.skill,
+                    subgoal.target,
+                    subgoal.count,
+                    subgoal.category,
+                    tier,
+                    step,
+                    corrects,
+                    time.time(),
+                ),
+            )
+        return int(cur.lastrowid or 0)
+
+    def end_attempt(
+        self, attempt_id: int, step: int, success: bool, failure: Failure | None
+    ) -> None:
+        with self._tx():
+            self._db.execute(
+                "UPDATE attempts SET step_end=?, success=?, failure_code=?, failure_reason=?,"
+                " ended=? WHERE id=?",
+                (
+                    step,
+                    int(success),
+                    failure.code if failure else None,
+                    failure.reason if failure else None,
+                    time.time(),
+                    attempt_id,
+                ),
+            )
+
+    def log_step(
+        self,
+        episode_id: int,
+        t: int,
+        attempt_id: int | None,
+        obs: dict[str, np.ndarray],
+        action: int,
+        reward: float,
+    ) -> None:
+        """Record the observation an action was chosen on, the action, and its reward.
+
+        Rows are committed by a background writer within milliseconds; every
+        attempt and episode boundary waits for them (:meth:`flush`). The frame
+        is read by that writer later: the caller must not modify ``obs["rgb"]``
+        in place afterwards (backends return a new array every step).
+        """
+        rgb = obs.get("rgb")
+        self._steps.put((
+            episode_id, t, attempt_id, int(action), float(reward),
+            obs["inventory"].astype(np.int32).tobytes(),
+            obs["status"].astype(np.float32).tobytes(),
+            obs["position"].astype(np.float32).tobytes(),
+            rgb,
+        ))  # fmt: skip
+
+    def flush(self) -> None:
+        """Block until every logged step is committed."""
+        self._steps.flush()
+
+    def log_planner_call(
+        self,
+        episode_id: int | None,
+        attempt_id: int | None,
+        kind: str,
+        planner: str,
+        stats: CallStats,
+        latency_s: float,
+    ) -> None:
+        with self._tx():
+            self._db.execute(
+                "INSERT INTO planner_calls (episode_id, attempt_id, kind, planner, prompt_tokens,"
+                " completion_tokens, latency_s, cached, fallback_reason, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    episode_id,
+                    attempt_id,
+                    kind,
+                    planner,
+                    stats.prompt_tokens,
+                    stats.completion_tokens,
+                    latency_s,
+                    int(stats.cached),
+                    stats.fallback_reason,
+                    time.time(),
+                ),
+            )
+
+    def end_episode(self, episode_id: int, success: bool, steps: int, outcome: str) -> None:
+        """Mark the episode done in the same transaction as its last steps (without waiting)."""
+        self._steps.finish(
+            "UPDATE episodes SET status='done', success=?, steps=?, outcome=?, ended=? WHERE id=?",
+            (int(success), steps, outcome, time.time(), episode_id),
+        )
+
+    def discard_incomplete(self, run_id: int | None = None) -> int:
+        """Delete episodes that never finished (a crash) and everything they wrote."""
+        self.flush()
+        query = "SELECT id FROM episodes WHERE status != 'done'"
+        args: tuple[Any, ...] = ()
+        if run_id is not None:
+            query += " AND run_id=?"
+            args = (run_id,)
+        ids = [row[0] for row in self._db.execute(query, args)]
+        with self._tx():
+            for table, key in (
+                ("steps", "episode_id"),
+                ("planner_calls", "episode_id"),
+                ("attempts", "episode_id"),
+                ("episodes", "id"),
+            ):
+                self._db.executemany(f"DELETE FROM {table} WHERE {key}=?", [(i,) for i in ids])
+        return len(ids)
+
+    # -- reading -----------------------------------------------------------------
+
+    def episodes(self, run_id: int | None = None, done_only: bool = True) -> list[EpisodeRecord]:
+        self.flush()  # see this process's own writes
+        query = (
+            "SELECT id, task_id, category, seed, backend, status, success, steps, outcome"
+            " FROM episodes"
+        )
+        clauses, args = [], []
+        if done_only:
+            clauses.append("status='done'")
+        if run_id is not None:
+            clauses.append("run_id=?")
+            args.append(run_id)
+        if clauses:
+            query += " WHERE " + " AND ".join(clauses)
+        rows = self._db.execute(query + " ORDER BY id", args).fetchall()
+        return [
+            EpisodeRecord(
+                r[0], r[1], r[2], r[3], r[4], r[5], None if r[6] is None else bool(r[6]), r[7], r[8]
+            )
+            for r in rows
+        ]
+
+    def attempts(self, episode_id: int | None = None) -> list[AttemptRecord]:
+        query = (
+            "SELECT id, episode_id, skill, target, count, category, tier, step_start, step_end,"
+            " success, failure_code, failure_reason, corrects FROM attempts"
+        )
+        rows = self._db.execute(
+            query
+            + (" WHERE episode_id=? ORDER BY id" if episode_id is not None else " ORDER BY id"),
+            (episode_id,) if episode_id is not None else (),
+        ).fetchall()
+        return [
+            AttemptRecord(
+                r[0],
+                r[1],
+                Subgoal(r[2], r[3], r[4], r[5]),
+                r[6],
+                r[7],
+                r[8],
+                None if r[9] is None else bool(r[9]),
+                r[10],
+                r[11],
+                r[12],
+            )
+            for r in rows
+        ]
+
+    def steps(self, episode_id: int, frames: bool = True) -> Iterator[StepRecord]:
+        self.flush()  # see this process's own writes
+        shape_row = self._db.execute(
+            "SELECT frame_shape FROM episodes WHERE id=?", (episode_id,)
+        ).fetchone()
+        shape = tuple(json.loads(shape_row[0])) if shape_row and shape_row[0] else None
+        cols = "t, attempt_id, action, reward, inventory, status, position" + (
+            ", frame" if frames else ""
+        )
+        for r in self._db.execute(
+            f"SELECT {cols} FROM steps WHERE episode_id=? ORDER BY t", (episode_id,)
+        ):
+            frame = None
+            if frames and r[7] is not None and shape is not None:
+                frame = np.frombuffer(zlib.decompress(r[7]), dtype=np.uint8).reshape(shape)
+            yield StepRecord(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                np.frombuffer(r[4], dtype=np.int32),
+                np.frombuffer(r[5], dtype=np.float32),
+                np.frombuffer(r[6], dtype=np.float32),
+                frame,
+            )
+
+    def step_count(self, episode_id: int) -> int:
+        self.flush()  # see this process's own writes
+        return int(
+            self._db.execute(
+                "SELECT COUNT(*) FROM steps WHERE episode_id=?", (episode_id,)
+            ).fetchone()[0]
+        )
+
+    def planner_calls(self, episode_id: int | None = None) -> list[dict[str, Any]]:
+        cur = self._db.execute(
+            "SELECT * FROM planner_calls"
+            + (" WHERE episode_id=?" if episode_id is not None else ""),
+            (episode_id,) if episode_id is not None else (),
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
