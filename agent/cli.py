@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from agent.config import ConfigError, load_config
+from agent.llm_planner import MissingAPIKeyError
 from envs import UnknownBackendError
 from envs.tasks import DEFAULT_TASKS_FILE, UnknownTaskError, load_tasks
 
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     run.add_argument("--overwrite", action="store_true", help="delete an existing --out first")
     run.add_argument("--video", action="store_true", help="write a GIF per episode")
+    run.add_argument("--no-cache", action="store_true", help="bypass the LLM response cache")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     tasks = sub.add_parser("tasks", help="list the task suite")
@@ -74,6 +76,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"seeds={args.seeds}")
     if args.video:
         overrides.append("video=true")
+    if args.no_cache:
+        overrides.append("llm.cache=false")
     config = load_config(args.config, overrides)
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     if args.resume and overrides:
@@ -97,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "tasks":
             return _cmd_tasks(args)
         return _cmd_run(args)
-    except (ConfigError, UnknownTaskError, UnknownBackendError) as err:
+    except (ConfigError, UnknownTaskError, UnknownBackendError, MissingAPIKeyError) as err:
         print(f"peam: {err}", file=sys.stderr)
         return EXIT_USAGE
     except FileNotFoundError as err:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from agent.controller import ControllerConfig
+from agent.llm_planner import LLMConfig
 from agent.runner import RunnerConfig
 
 
@@ -32,13 +33,14 @@ class RunConfig:
     seeds: str = "0-19"
     """Episode seeds, e.g. '0-19' or '0,3,5-7'."""
     planner: str = "recipe"
-    """Slow-tier planner: recipe (offline)."""
+    """Slow-tier planner: recipe (offline) or llm (OpenAI-compatible endpoint, see llm.*)."""
     frame_size: int = 64
     """Height and width of the rgb observation."""
     video: bool = False
     """Write a GIF per episode under videos/."""
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     controller: ControllerConfig = field(default_factory=ControllerConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
 
 
 def parse_seeds(spec: str) -> list[int]:

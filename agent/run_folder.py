@@ -16,12 +16,14 @@ import yaml
 import envs
 from agent.config import ConfigError, RunConfig, _build, parse_seeds, to_dict
 from agent.controller import DeliberateController
+from agent.llm_planner import LLMPlanner, MissingAPIKeyError
+from agent.planner import Planner
 from agent.recipe_planner import RecipePlanner
 from agent.runner import EpisodeResult, EpisodeRunner
 from envs.tasks import Task, load_tasks, select
 from memory.store import ExperienceStore
 
-PLANNERS = ("recipe",)
+PLANNERS = ("recipe", "llm")
 
 
 class RunFolderError(RuntimeError):
@@ -94,24 +96,56 @@ def _validate(config: RunConfig) -> None:
         raise ConfigError(
             f"unknown planner {config.planner!r}; valid choices: {', '.join(PLANNERS)}"
         )
+    key_env = config.llm.api_key_env
+    if config.planner == "llm" and key_env and not os.environ.get(key_env):
+        raise MissingAPIKeyError(
+            f"environment variable {key_env} is not set; export the API key there,"
+            " or set llm.api_key_env='' for a server without auth"
+        )
 
 
 def summarize(store: ExperienceStore, run_id: int, tasks: list[Task]) -> dict[str, Any]:
-    """Per-task episodes, successes and success rate, read back from the store."""
-    rows: dict[str, dict[str, Any]] = {
-        t.id: {"category": t.category, "episodes": 0, "successes": 0, "success_rate": 0.0}
-        for t in tasks
-    }
+    """Per-task and per-episode outcomes and LLM tokens, read back from the store."""
+
+    def empty(category: str) -> dict[str, Any]:
+        return {
+            "category": category,
+            "episodes": 0,
+            "successes": 0,
+            "success_rate": 0.0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "tokens_per_episode": 0.0,
+        }
+
+    rows = {t.id: empty(t.category) for t in tasks}
+    tokens = store.tokens_by_episode()
+    episodes = []
     for ep in store.episodes(run_id):
-        row = rows.setdefault(
-            ep.task_id,
-            {"category": ep.category, "episodes": 0, "successes": 0, "success_rate": 0.0},
-        )
+        row = rows.setdefault(ep.task_id, empty(ep.category))
+        prompt, completion = tokens.get(ep.id, (0, 0))
         row["episodes"] += 1
         row["successes"] += int(bool(ep.success))
+        row["prompt_tokens"] += prompt
+        row["completion_tokens"] += completion
+        episodes.append(
+            {
+                "task": ep.task_id,
+                "seed": ep.seed,
+                "success": bool(ep.success),
+                "steps": ep.steps,
+                "outcome": ep.outcome,
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+            }
+        )
     for row in rows.values():
-        row["success_rate"] = row["successes"] / row["episodes"] if row["episodes"] else 0.0
-    return {"tasks": rows}
+        n = row["episodes"]
+        row["success_rate"] = row["successes"] / n if n else 0.0
+        row["tokens_per_episode"] = (
+            (row["prompt_tokens"] + row["completion_tokens"]) / n if n else 0.0
+        )
+    return {"tasks": rows, "episodes": episodes}
 
 
 def execute(
@@ -121,6 +155,7 @@ def execute(
 ) -> dict[str, Any]:
     """Play every episode still to do, writing summary.json after each one."""
     cfg = plan.config
+    planner = make_planner(cfg, plan.out)
     env_cache: dict[int, Any] = {}
     for task, seed in plan.todo:
         env = env_cache.get(task.budget)
@@ -129,7 +164,7 @@ def execute(
             env_cache[task.budget] = env
         runner = EpisodeRunner(
             env,
-            _planner(cfg),
+            planner,
             DeliberateController(cfg.controller),
             plan.store,
             plan.run_id,
@@ -147,10 +182,15 @@ def execute(
     atomic_write(plan.out / "summary.json", json.dumps(summary, indent=2))
     for env in env_cache.values():
         env.close()
+    close = getattr(planner, "close", None)
+    if close is not None:
+        close()
     return summary
 
 
-def _planner(cfg: RunConfig) -> RecipePlanner:
+def make_planner(cfg: RunConfig, out: Path) -> Planner:
+    if cfg.planner == "llm":
+        return LLMPlanner(cfg.llm, cache_path=str(out / "llm_cache.sqlite"))
     return RecipePlanner()
 
 

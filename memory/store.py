@@ -389,6 +389,14 @@ class ExperienceStore:
             ).fetchone()[0]
         )
 
+    def tokens_by_episode(self) -> dict[int, tuple[int, int]]:
+        """Episode id -> (prompt, completion) LLM tokens spent (cache hits spend none)."""
+        rows = self._db.execute(
+            "SELECT episode_id, SUM(prompt_tokens), SUM(completion_tokens) FROM planner_calls"
+            " GROUP BY episode_id"
+        )
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows if r[0] is not None}
+
     def planner_calls(self, episode_id: int | None = None) -> list[dict[str, Any]]:
         cur = self._db.execute(
             "SELECT * FROM planner_calls"
