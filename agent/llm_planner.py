@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import openai
 
@@ -63,6 +64,19 @@ class MissingAPIKeyError(ValueError):
     """The configured key variable is not set."""
 
 
+def api_key(config: LLMConfig) -> str:
+    """The key from the variable named in ``config.api_key_env``; a clear error when unset."""
+    if not config.api_key_env:
+        return "not-needed"  # the client insists on a non-empty key
+    key = os.environ.get(config.api_key_env, "")
+    if not key:
+        raise MissingAPIKeyError(
+            f"environment variable {config.api_key_env} is not set; export the API key there,"
+            " or set llm.api_key_env='' for a server without auth"
+        )
+    return key
+
+
 class _EndpointFailed(Exception):
     """Retries exhausted or a non-retryable API error."""
 
@@ -82,14 +96,7 @@ class LLMPlanner:
 
     def __init__(self, config: LLMConfig, cache_path: str | None = None):
         self.config = config
-        key = "not-needed"
-        if config.api_key_env:
-            key = os.environ.get(config.api_key_env, "")
-            if not key:
-                raise MissingAPIKeyError(
-                    f"environment variable {config.api_key_env} is not set; export the API key"
-                    " there, or set llm.api_key_env='' for a server without auth"
-                )
+        key = api_key(config)
         # Our own bounded retries (below) so each one is counted; the client's are off.
         self._client = openai.OpenAI(
             base_url=config.base_url, api_key=key, timeout=config.timeout_s, max_retries=0
@@ -156,11 +163,27 @@ class LLMPlanner:
             hit = self._cache.get(key)
             if hit is not None:
                 return hit, True
+        response = self._request(messages)
+        text = (response.choices[0].message.content or "") if response.choices else ""
+        usage = response.usage
+        completion = CachedCompletion(
+            text,
+            usage.prompt_tokens if usage else 0,
+            usage.completion_tokens if usage else 0,
+        )
+        if self._cache is not None:
+            self._cache.put(key, cfg.model, completion)
+        return completion, False
+
+    def _request(self, messages: list[Message]) -> Any:
+        """One chat completion, retried with bounded backoff on transient errors."""
+        cfg = self.config
         extra = {"response_format": {"type": "json_object"}} if cfg.json_mode else {}
         delay = cfg.backoff_s
-        for attempt in range(cfg.max_retries + 1):
+        attempt = 0
+        while True:
             try:
-                response = self._client.chat.completions.create(
+                return self._client.chat.completions.create(
                     model=cfg.model,
                     messages=messages,
                     temperature=cfg.temperature,
@@ -172,19 +195,8 @@ class LLMPlanner:
                     raise _EndpointFailed(
                         f"{type(err).__name__} after {attempt + 1} tries"
                     ) from err
-                time.sleep(min(delay, cfg.backoff_max_s))
-                delay *= 2
-                continue
             except openai.APIError as err:  # 4xx other than 429: retrying will not help
                 raise _EndpointFailed(f"{type(err).__name__}: {err}") from err
-            text = (response.choices[0].message.content or "") if response.choices else ""
-            usage = response.usage
-            completion = CachedCompletion(
-                text,
-                usage.prompt_tokens if usage else 0,
-                usage.completion_tokens if usage else 0,
-            )
-            if self._cache is not None:
-                self._cache.put(key, cfg.model, completion)
-            return completion, False
-        raise AssertionError("unreachable")
+            time.sleep(min(delay, cfg.backoff_max_s))
+            delay *= 2
+            attempt += 1

@@ -16,7 +16,7 @@ import yaml
 import envs
 from agent.config import ConfigError, RunConfig, _build, parse_seeds, to_dict
 from agent.controller import DeliberateController
-from agent.llm_planner import LLMPlanner, MissingAPIKeyError
+from agent.llm_planner import LLMPlanner, api_key
 from agent.planner import Planner
 from agent.recipe_planner import RecipePlanner
 from agent.runner import EpisodeResult, EpisodeRunner
@@ -96,12 +96,8 @@ def _validate(config: RunConfig) -> None:
         raise ConfigError(
             f"unknown planner {config.planner!r}; valid choices: {', '.join(PLANNERS)}"
         )
-    key_env = config.llm.api_key_env
-    if config.planner == "llm" and key_env and not os.environ.get(key_env):
-        raise MissingAPIKeyError(
-            f"environment variable {key_env} is not set; export the API key there,"
-            " or set llm.api_key_env='' for a server without auth"
-        )
+    if config.planner == "llm":
+        api_key(config.llm)  # refuse before anything is written
 
 
 def summarize(store: ExperienceStore, run_id: int, tasks: list[Task]) -> dict[str, Any]:
@@ -156,12 +152,21 @@ def execute(
     """Play every episode still to do, writing summary.json after each one."""
     cfg = plan.config
     planner = make_planner(cfg, plan.out)
-    env_cache: dict[int, Any] = {}
+    env_cache: dict[int, Any] = {}  # one env per step budget (its time limit)
+
+    def write_summary() -> dict[str, Any]:
+        summary = summarize(plan.store, plan.run_id, plan.tasks)
+        atomic_write(plan.out / "summary.json", json.dumps(summary, indent=2))
+        return summary
+
+    summary = write_summary() if not plan.todo else {}
     for task, seed in plan.todo:
         env = env_cache.get(task.budget)
         if env is None:
-            env = envs.make(cfg.backend, max_episode_steps=task.budget, size=cfg.frame_size)
-            env_cache[task.budget] = env
+            env = env_cache[task.budget] = envs.make(
+                cfg.backend, max_episode_steps=task.budget, size=cfg.frame_size
+            )
+        # A fresh controller per episode: no survival mode carries over.
         runner = EpisodeRunner(
             env,
             planner,
@@ -174,12 +179,9 @@ def execute(
         result = runner.run_episode(task, seed, record_video=cfg.video, on_step=on_step)
         if cfg.video:
             write_video(plan.out / "videos" / f"{task.id}_seed{seed}.gif", result.frames)
-        summary = summarize(plan.store, plan.run_id, plan.tasks)
-        atomic_write(plan.out / "summary.json", json.dumps(summary, indent=2))
+        summary = write_summary()
         if on_episode is not None:
             on_episode(result)
-    summary = summarize(plan.store, plan.run_id, plan.tasks)
-    atomic_write(plan.out / "summary.json", json.dumps(summary, indent=2))
     for env in env_cache.values():
         env.close()
     close = getattr(planner, "close", None)
