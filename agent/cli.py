@@ -1,4 +1,4 @@
-"""The `peam` command line: `peam run`, `peam tasks`."""
+"""The `peam` command line: `peam run`, `peam train-fast`, `peam tasks`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from agent.config import ConfigError, load_config
 from agent.llm_planner import MissingAPIKeyError
+from consolidation.dataset import NoTrainingDataError
 from envs import UnknownBackendError
 from envs.tasks import DEFAULT_TASKS_FILE, UnknownTaskError, load_tasks
 
@@ -45,6 +46,30 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--video", action="store_true", help="write a GIF per episode")
     run.add_argument("--no-cache", action="store_true", help="bypass the LLM response cache")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    fast = sub.add_parser(
+        "train-fast",
+        help="train the fast tier (trunk, one LoRA adapter per category, gate) from recorded runs",
+    )
+    fast.add_argument(
+        "--from",
+        dest="sources",
+        action="append",
+        required=True,
+        metavar="RUN",
+        help="run folder (or store.sqlite) whose verified steps to learn from (repeatable)",
+    )
+    fast.add_argument("--out", required=True, help="output folder (use it as fast.dir in a run)")
+    fast.add_argument("--epochs", type=float, default=None, help="trunk BC epochs (default 4)")
+    fast.add_argument(
+        "--adapter-epochs", type=float, default=None, help="adapter BC epochs (default 2)"
+    )
+    fast.add_argument(
+        "--max-transitions", type=int, default=None, help="subsample to this many steps"
+    )
+    fast.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    fast.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    fast.add_argument("--quiet", action="store_true", help="no progress bar")
 
     tasks = sub.add_parser("tasks", help="list the task suite")
     tasks.add_argument("--file", default=DEFAULT_TASKS_FILE, help="task suite YAML")
@@ -95,16 +120,56 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train_fast(args: argparse.Namespace) -> int:
+    import shutil
+
+    from agent.progress import stage_progress
+    from consolidation.fast_training import FastTrainConfig, train_fast
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+    # Train into a side folder; the old one is replaced only once training succeeded.
+    partial = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    stores = [Path(s) / "store.sqlite" if Path(s).is_dir() else Path(s) for s in args.sources]
+    cfg = FastTrainConfig(device=args.device)
+    if args.epochs is not None:
+        cfg.trunk.epochs = args.epochs
+    if args.adapter_epochs is not None:
+        cfg.adapter.epochs = args.adapter_epochs
+    if args.max_transitions is not None:
+        cfg.max_transitions = args.max_transitions
+    with stage_progress(args.quiet) as progress:
+        report = train_fast(stores, partial, cfg, progress)
+    if out.exists():
+        shutil.rmtree(out)
+    partial.rename(out)
+    print(
+        f"trunk: {report['transitions']} verified steps, action accuracy"
+        f" {report['trunk']['accuracy']:.1%}"
+    )
+    for category, row in report["adapters"].items():
+        if "skipped" in row:
+            print(f"adapter {category}: skipped ({row['skipped']})")
+        else:
+            print(f"adapter {category}: {row['transitions']} steps, accuracy {row['accuracy']:.1%}")
+    print(f"wrote {out} in {report['seconds']:.0f} s; run with --set fast.dir={out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "tasks":
             return _cmd_tasks(args)
+        if args.command == "train-fast":
+            return _cmd_train_fast(args)
         return _cmd_run(args)
     except (ConfigError, UnknownTaskError, UnknownBackendError, MissingAPIKeyError) as err:
         print(f"peam: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except FileNotFoundError as err:
+    except (FileNotFoundError, FileExistsError, NoTrainingDataError) as err:
         print(f"peam: {err}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as err:

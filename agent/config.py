@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from agent.controller import ControllerConfig
+from agent.fast_executor import FastConfig
 from agent.llm_planner import LLMConfig
 from agent.runner import RunnerConfig
 
@@ -41,6 +42,7 @@ class RunConfig:
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     controller: ControllerConfig = field(default_factory=ControllerConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
+    fast: FastConfig = field(default_factory=FastConfig)
 
 
 def parse_seeds(spec: str) -> list[int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -40,3 +42,25 @@ def run_with_progress(plan: RunPlan, quiet: bool = False) -> dict[str, Any]:
                 progress.update(steps, completed=t)
 
         return execute(plan, on_episode=on_episode, on_step=on_step)
+
+
+@contextmanager
+def stage_progress(quiet: bool = False) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A progress callback ``(stage, done, total)`` drawing one bar per training stage."""
+    if quiet:
+        yield None
+        return
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    ) as progress:
+        bars: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in bars:
+                bars[stage] = progress.add_task(stage, total=total)
+            progress.update(bars[stage], completed=done)
+
+        yield update

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +12,10 @@ from typing import Any
 import yaml
 
 import envs
+from agent.atomic import atomic_write, atomic_write_bytes
 from agent.config import ConfigError, RunConfig, _build, parse_seeds, to_dict
 from agent.controller import DeliberateController
+from agent.fast_executor import FastExecutor
 from agent.llm_planner import LLMPlanner, api_key
 from agent.planner import Planner
 from agent.recipe_planner import RecipePlanner
@@ -28,21 +28,6 @@ PLANNERS = ("recipe", "llm")
 
 class RunFolderError(RuntimeError):
     """The run folder exists and neither --resume nor --overwrite was given (or similar)."""
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder, fsync, then os.replace."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass
@@ -112,10 +97,14 @@ def summarize(store: ExperienceStore, run_id: int, tasks: list[Task]) -> dict[st
             "prompt_tokens": 0,
             "completion_tokens": 0,
             "tokens_per_episode": 0.0,
+            "fast_attempts": 0,
+            "fast_verified": 0,
+            "slow_attempts": 0,
         }
 
     rows = {t.id: empty(t.category) for t in tasks}
     tokens = store.tokens_by_episode()
+    tiers = store.attempts_by_tier()
     episodes = []
     for ep in store.episodes(run_id):
         row = rows.setdefault(ep.task_id, empty(ep.category))
@@ -124,6 +113,10 @@ def summarize(store: ExperienceStore, run_id: int, tasks: list[Task]) -> dict[st
         row["successes"] += int(bool(ep.success))
         row["prompt_tokens"] += prompt
         row["completion_tokens"] += completion
+        by_tier = tiers.get(ep.id, {})
+        row["fast_attempts"] += by_tier.get("fast", (0, 0))[0]
+        row["fast_verified"] += by_tier.get("fast", (0, 0))[1]
+        row["slow_attempts"] += by_tier.get("slow", (0, 0))[0]
         episodes.append(
             {
                 "task": ep.task_id,
@@ -152,6 +145,7 @@ def execute(
     """Play every episode still to do, writing summary.json after each one."""
     cfg = plan.config
     planner = make_planner(cfg, plan.out)
+    fast = FastExecutor(cfg.fast) if cfg.fast.dir else None
     env_cache: dict[int, Any] = {}  # one env per step budget (its time limit)
 
     def write_summary() -> dict[str, Any]:
@@ -175,6 +169,8 @@ def execute(
             plan.run_id,
             cfg.backend,
             cfg.runner,
+            fast=fast,
+            handoff=cfg.fast.handoff,
         )
         result = runner.run_episode(task, seed, record_video=cfg.video, on_step=on_step)
         if cfg.video:
@@ -205,8 +201,4 @@ def write_video(path: Path, frames: list[Any], scale: int = 2) -> None:
     stack = np.stack(frames)
     if scale > 1:
         stack = stack.repeat(scale, axis=1).repeat(scale, axis=2)
-    tmp = path.with_name(f".{path.name}.tmp")
-    iio.imwrite(tmp, stack, extension=".gif", duration=80, loop=0)
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write_bytes(path, iio.imwrite("<bytes>", stack, extension=".gif", duration=80, loop=0))

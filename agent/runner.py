@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import gymnasium
 import numpy as np
@@ -30,6 +30,39 @@ class Executor(Protocol):
     def begin(self, subgoal: Subgoal) -> None: ...
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision: ...
+
+
+class FastTier(Executor, Protocol):
+    """The fast tier: also says which subgoals it covers (those whose category has an adapter)."""
+
+    def covers(self, subgoal: Subgoal) -> str | None: ...
+
+
+class Reset(NamedTuple):
+    """Episode request: reset the env with ``seed``; answer ``(obs, info)``."""
+
+    seed: int
+
+
+class Act(NamedTuple):
+    """Episode request: ``executor`` decides for ``subgoal`` at ``obs``; answer a Decision."""
+
+    executor: Executor
+    tier: str
+    subgoal: Subgoal
+    attempt_id: int
+    obs: dict[str, np.ndarray]
+    info: dict[str, Any]
+
+
+class Step(NamedTuple):
+    """Episode request: step the env with ``action``; answer the 5-tuple."""
+
+    action: int
+
+
+Request = Reset | Act | Step
+Episode = Generator[Request, Any, "EpisodeResult"]
 
 
 @dataclass
@@ -65,6 +98,8 @@ class EpisodeRunner:
         run_id: int,
         backend: str,
         config: RunnerConfig | None = None,
+        fast: FastTier | None = None,
+        handoff: bool = True,
     ):
         self.env = env
         self.planner = planner
@@ -73,6 +108,16 @@ class EpisodeRunner:
         self.run_id = run_id
         self.backend = backend
         self.config = config or RunnerConfig()
+        self.fast = fast
+        self.handoff = handoff
+        """A failed fast attempt is retried by the slow tier (False: the fast tier retries)."""
+
+    def _tier(self, subgoal: Subgoal, correcting: int | None) -> tuple[str, Executor]:
+        """The fast tier when its adapter covers the subgoal, unless the slow tier must correct."""
+        slow_must_correct = correcting is not None and self.handoff
+        if self.fast is not None and not slow_must_correct and self.fast.covers(subgoal):
+            return "fast", self.fast
+        return "slow", self.executor
 
     def _ask_planner(
         self, kind: str, call: Callable[[], list[Subgoal]], episode_id: int, attempt_id: int | None
@@ -92,8 +137,36 @@ class EpisodeRunner:
         record_video: bool = False,
         on_step: Callable[[int], None] | None = None,
     ) -> EpisodeResult:
+        """Play one episode on ``self.env``, one decision at a time."""
+        episode = self.episode(task, seed, record_video, on_step)
+        answer: Any = None
+        try:
+            while True:
+                request = episode.send(answer)
+                if isinstance(request, Step):
+                    answer = self.env.step(request.action)
+                elif isinstance(request, Act):
+                    answer = request.executor.act(request.obs, request.info)
+                else:
+                    answer = self.env.reset(seed=request.seed)
+        except StopIteration as done:
+            return done.value
+
+    def episode(
+        self,
+        task: Task,
+        seed: int,
+        record_video: bool = False,
+        on_step: Callable[[int], None] | None = None,
+    ) -> Episode:
+        """The episode as a generator of env/executor requests (see :class:`Request`).
+
+        A driver answers them: :meth:`run_episode` for one env, or
+        ``agent.vector_runner`` for many envs stepped together with the fast
+        tier's decisions batched into one forward.
+        """
         cfg, store = self.config, self.store
-        obs, info = self.env.reset(seed=seed)
+        obs, info = yield Reset(seed)
         frames = [obs["rgb"]] if record_video else []
         episode_id = store.begin_episode(
             self.run_id, task.id, task.category, seed, self.backend, obs["rgb"].shape
@@ -129,20 +202,20 @@ class EpisodeRunner:
                 continue  # already holds: nothing to attempt
             key = (subgoal.skill, subgoal.target)
             attempts += 1
-            attempt_id = store.begin_attempt(
-                episode_id, subgoal, "slow", t, corrects=correcting.pop(key, None)
-            )
+            corrects = correcting.pop(key, None)
+            tier, executor = self._tier(subgoal, corrects)
+            attempt_id = store.begin_attempt(episode_id, subgoal, tier, t, corrects=corrects)
 
             # ---- attempt: the executor acts, the env decides ---------------------------
-            self.executor.begin(subgoal)
+            executor.begin(subgoal)
             failure: Failure | None = None
             for _ in range(cfg.subgoal_budget):
-                decision = self.executor.act(obs, info)
+                decision = yield Act(executor, tier, subgoal, attempt_id, obs, info)
                 if decision.give_up is not None:
                     failure = decision.give_up
                     break
                 action = int(decision.action)  # type: ignore[arg-type]
-                next_obs, reward, terminated, truncated, info = self.env.step(action)
+                next_obs, reward, terminated, truncated, info = yield Step(action)
                 store.log_step(episode_id, t, attempt_id, obs, action, reward)
                 obs = next_obs
                 t += 1

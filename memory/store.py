@@ -397,6 +397,17 @@ class ExperienceStore:
         )
         return {r[0]: (int(r[1]), int(r[2])) for r in rows if r[0] is not None}
 
+    def attempts_by_tier(self) -> dict[int, dict[str, tuple[int, int]]]:
+        """Episode id -> tier -> (attempts, verified attempts)."""
+        rows = self._db.execute(
+            "SELECT episode_id, tier, COUNT(*), SUM(COALESCE(success, 0)) FROM attempts"
+            " GROUP BY episode_id, tier"
+        )
+        out: dict[int, dict[str, tuple[int, int]]] = {}
+        for episode_id, tier, n, ok in rows:
+            out.setdefault(episode_id, {})[tier] = (int(n), int(ok))
+        return out
+
     def planner_calls(self, episode_id: int | None = None) -> list[dict[str, Any]]:
         cur = self._db.execute(
             "SELECT * FROM planner_calls"

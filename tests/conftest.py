@@ -16,3 +16,67 @@ def _repo_root_cwd(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("PYTHONHASHSEED", "0")
+
+
+class HashEmbedder:
+    """A deterministic stand-in for all-MiniLM-L6-v2 (no 15 s model load in every test).
+
+    Words map to fixed random vectors; a text is the normalised sum of its words,
+    so texts sharing words are near each other.
+    """
+
+    def __init__(self, dim: int = 384):
+        self.dim = dim
+
+    def embed(self, texts: list[str]):
+        import zlib
+
+        import numpy as np
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.split():
+                out[i] += np.random.default_rng(zlib.crc32(word.encode())).standard_normal(self.dim)
+            out[i] /= max(float(np.linalg.norm(out[i])), 1e-6)
+        return out
+
+
+@pytest.fixture(scope="session")
+def slow_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store of slow-tier episodes: craft and gather tasks, seeds 0-2."""
+    import envs
+    from agent.controller import DeliberateController
+    from agent.recipe_planner import RecipePlanner
+    from agent.runner import EpisodeRunner
+    from envs.tasks import load_tasks
+    from memory.store import ExperienceStore
+
+    tasks = load_tasks(ROOT / "configs/tasks/crafter.yaml")
+    path = tmp_path_factory.mktemp("slow") / "store.sqlite"
+    with ExperienceStore(path) as store:
+        run = store.start_run("slow", {})
+        env = envs.make("crafter", max_episode_steps=600)
+        for task_id in ("place_table", "make_wood_pickaxe", "collect_wood_4"):
+            for seed in range(3):
+                EpisodeRunner(
+                    env, RecipePlanner(), DeliberateController(), store, run, "crafter"
+                ).run_episode(tasks[task_id], seed)
+    return path
+
+
+@pytest.fixture(scope="session")
+def fast_dir(slow_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny fast tier (trunk + craft and gather adapters + gate) trained on ``slow_store``."""
+    from agent.policy import PolicyConfig
+    from consolidation.bc import BCConfig
+    from consolidation.fast_training import FastTrainConfig, train_fast
+
+    out = tmp_path_factory.mktemp("fast")
+    cfg = FastTrainConfig(
+        trunk=BCConfig(epochs=20.0, batch_size=32),
+        adapter=BCConfig(epochs=5.0, batch_size=32),
+        policy=PolicyConfig(hidden=32),
+        device="cpu",
+    )
+    train_fast([slow_store], out, cfg, embedder=HashEmbedder())
+    return out

@@ -171,3 +171,35 @@ def test_kill_9_mid_episode_then_resume(tmp_path: Path):
     assert all(e.status == "done" and store.step_count(e.id) == e.steps for e in episodes)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["tasks"]["make_iron_pickaxe"]["episodes"] == 3
+
+
+def test_train_fast_then_run_with_the_fast_tier(slow_store, tmp_path, capsys):
+    fast = tmp_path / "fast"
+    argv = ["train-fast", "--from", str(slow_store), "--out", str(fast), "--quiet"]
+    assert main([*argv, "--epochs", "3", "--adapter-epochs", "1"]) == 0
+    assert "adapter combat: skipped (no verified steps)" in capsys.readouterr().out
+    # An existing folder is refused without --overwrite; a missing store is named.
+    assert main(argv) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main(["train-fast", "--from", str(tmp_path / "nope"), "--out", str(tmp_path / "y")]) == 2
+    assert "no experience store" in capsys.readouterr().err
+    out = tmp_path / "run"
+    code = main(
+        [
+            "run",
+            "--task",
+            "place_table",
+            "--seeds",
+            "0",
+            "--out",
+            str(out),
+            "--quiet",
+            "--set",
+            f"fast.dir={fast}",
+        ]
+    )
+    assert code == 0
+    row = json.loads((out / "summary.json").read_text())["tasks"]["place_table"]
+    assert row["fast_attempts"] >= 1 and row["episodes"] == 1
+    with ExperienceStore(out / "store.sqlite") as store:
+        assert "fast" in {a.tier for a in store.attempts()}

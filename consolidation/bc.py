@@ -1,0 +1,127 @@
+"""Behaviour cloning for the fast tier: the trunk once, then one category's LoRA adapter.
+
+The loss is cross-entropy on the verified action plus a binary term on the
+subgoal-done head. Training the trunk updates every trunk weight; training an
+adapter updates only that adapter's LoRA weights (the trunk is frozen and
+other adapters are not touched: see ``agent.adapters``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from consolidation.dataset import Transitions
+
+Forward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass
+class BCConfig:
+    epochs: float = 3.0
+    """Passes over the data (fractions allowed)."""
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    done_weight: float = 0.2
+    """Weight of the subgoal-done head's loss next to the action loss."""
+    seed: int = 0
+    log_every: int = 10
+    """Updates per entry in the logged loss curve."""
+
+
+@dataclass
+class BCResult:
+    losses: list[float]
+    """Mean loss per logged chunk of updates."""
+    accuracy: float
+    """Action accuracy on the training data at the end (argmax vs the verified action)."""
+    updates: int
+
+
+def batch_tensors(
+    data: Transitions, idx: np.ndarray, text_table: torch.Tensor, device: torch.device
+) -> tuple[torch.Tensor, ...]:
+    return (
+        torch.from_numpy(data.frames[idx]).to(device),
+        text_table[torch.from_numpy(data.text_ids[idx]).to(device)],
+        torch.from_numpy(data.states[idx]).to(device),
+        torch.from_numpy(data.actions[idx]).to(device),
+        torch.from_numpy(data.done[idx]).to(device),
+    )
+
+
+def bc_loss(
+    forward: Forward, batch: tuple[torch.Tensor, ...], done_weight: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss, per-sample correct-argmax flags) for one batch."""
+    rgb, text, state, action, done = batch
+    logits, done_logit = forward(rgb, text, state)
+    loss = F.cross_entropy(logits.float(), action)
+    loss = loss + done_weight * F.binary_cross_entropy_with_logits(done_logit.float(), done)
+    return loss, logits.argmax(-1) == action
+
+
+def train_bc(
+    forward: Forward,
+    params: list[nn.Parameter],
+    data: Transitions,
+    text_table: torch.Tensor,
+    config: BCConfig | None = None,
+    device: torch.device | None = None,
+    on_update: Callable[[int, int, float], None] | None = None,
+    autocast: bool = False,
+) -> BCResult:
+    """Minimise the BC loss over ``params`` (the caller decides which weights train).
+
+    ``text_table`` holds one embedding row per ``data.texts`` entry.
+    ``on_update(done, total, loss)`` is called after every update (progress bars).
+    """
+    cfg = config or BCConfig()
+    device = device or torch.device("cpu")
+    rng = np.random.default_rng(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    per_epoch = max(1, int(np.ceil(len(data) / cfg.batch_size)))
+    total = max(1, round(cfg.epochs * per_epoch))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
+    losses, chunk = [], []
+    order = rng.permutation(len(data))
+    cursor = 0
+    for update in range(total):
+        if cursor + cfg.batch_size > len(order) and cursor > 0:
+            order, cursor = rng.permutation(len(data)), 0
+        idx = np.sort(order[cursor : cursor + cfg.batch_size])
+        cursor += cfg.batch_size
+        batch = batch_tensors(data, idx, text_table, device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            loss, _ = bc_loss(forward, batch, cfg.done_weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        value = float(loss.detach())
+        chunk.append(value)
+        if len(chunk) == cfg.log_every or update == total - 1:
+            losses.append(float(np.mean(chunk)))
+            chunk = []
+        if on_update is not None:
+            on_update(update + 1, total, value)
+    return BCResult(losses, evaluate_accuracy(forward, data, text_table, device), total)
+
+
+@torch.no_grad()
+def evaluate_accuracy(
+    forward: Forward, data: Transitions, text_table: torch.Tensor, device: torch.device
+) -> float:
+    correct = 0
+    for start in range(0, len(data), 1024):
+        idx = np.arange(start, min(start + 1024, len(data)))
+        batch = batch_tensors(data, idx, text_table, device)
+        correct += int(bc_loss(forward, batch, 0.0)[1].sum())
+    return correct / max(1, len(data))

@@ -1,0 +1,147 @@
+"""`peam train-fast`: the fast tier from recorded experience, in one folder.
+
+1. Trunk: behaviour cloning on every verified step in the stores, then frozen
+   and saved (``trunk/``: safetensors + config + hash).
+2. Adapters: one LoRA adapter per category, each trained by behaviour cloning
+   only on its category's verified steps (``adapters/<category>/``, peft format).
+3. Gate: subgoal embedding -> category (``gate/``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from agent.adapters import CATEGORIES, save_adapter, with_adapters
+from agent.atomic import atomic_write
+from agent.device import resolve_device
+from agent.gate import save_gate, train_gate
+from agent.policy import FastPolicy, PolicyConfig
+from agent.text_embedding import SubgoalEmbedder
+from agent.trunk_io import save_trunk
+from consolidation.bc import BCConfig, train_bc
+from consolidation.dataset import Transitions, load_transitions
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class FastTrainConfig:
+    trunk: BCConfig = field(default_factory=lambda: BCConfig(epochs=4.0))
+    adapter: BCConfig = field(default_factory=lambda: BCConfig(epochs=2.0, lr=2e-3))
+    lora_rank: int = 8
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    max_transitions: int | None = 300_000
+    device: str = "auto"
+    categories: tuple[str, ...] = CATEGORIES
+
+
+def text_table(data: Transitions, embedder: SubgoalEmbedder, device: torch.device) -> torch.Tensor:
+    return torch.from_numpy(embedder.embed(data.texts)).to(device)
+
+
+def train_adapter(
+    model: torch.nn.Module,
+    category: str,
+    data: Transitions,
+    table: torch.Tensor,
+    config: BCConfig,
+    device: torch.device,
+    on_update: Callable[[int, int, float], None] | None = None,
+) -> dict:
+    """BC for one category's adapter: only that adapter's LoRA weights get gradients."""
+    model.set_adapter(category)
+    params = []
+    for name, p in model.named_parameters():
+        mine = "lora_" in name and f".{category}." in name
+        p.requires_grad_(mine)
+        if mine:
+            params.append(p)
+    model.train()
+    result = train_bc(
+        lambda r, t, s: model(r, t, s),
+        params,
+        data,
+        table,
+        config,
+        device,
+        on_update,
+        autocast=device.type == "cuda",
+    )
+    for p in params:
+        p.requires_grad_(False)
+    model.eval()
+    return {"losses": result.losses, "accuracy": result.accuracy, "updates": result.updates}
+
+
+def train_fast(
+    stores: list[Path],
+    out: Path,
+    config: FastTrainConfig | None = None,
+    progress: Progress | None = None,
+    embedder: SubgoalEmbedder | None = None,
+) -> dict:
+    """Train trunk, adapters and gate from ``stores`` into ``out``; returns the metrics written."""
+    cfg = config or FastTrainConfig()
+    device = resolve_device(cfg.device)
+    start = time.perf_counter()
+    data = load_transitions(stores, cfg.categories, max_transitions=cfg.max_transitions)
+    embedder = embedder or SubgoalEmbedder()
+    table = text_table(data, embedder, device)
+    report: dict = {"stores": [str(p) for p in stores], "transitions": len(data)}
+
+    def hook(stage: str) -> Callable[[int, int, float], None] | None:
+        return None if progress is None else (lambda i, n, _loss: progress(stage, i, n))
+
+    policy = FastPolicy(cfg.policy).to(device)
+    trunk = train_bc(
+        lambda r, t, s: policy(r, t, s),
+        list(policy.parameters()),
+        data,
+        table,
+        cfg.trunk,
+        device,
+        hook("trunk"),
+        autocast=device.type == "cuda",
+    )
+    policy = policy.cpu().eval()
+    sha = save_trunk(
+        policy,
+        out / "trunk",
+        {"data_sha256": data.digest(), "transitions": len(data), "bc": asdict(cfg.trunk)},
+    )
+    report["trunk"] = {"sha256": sha, "accuracy": trunk.accuracy, "losses": trunk.losses}
+
+    model = with_adapters(policy, cfg.categories, r=cfg.lora_rank).to(device)
+    report["adapters"] = {}
+    for category in cfg.categories:
+        mine = data.subset(data.categories == category)
+        if len(mine) == 0:
+            report["adapters"][category] = {"skipped": "no verified steps"}
+            continue
+        metrics = train_adapter(
+            model, category, mine, table, cfg.adapter, device, hook(f"adapter {category}")
+        )
+        model.cpu()
+        save_adapter(model, category, out / "adapters" / category, sha)
+        model.to(device)
+        report["adapters"][category] = {"transitions": len(mine), **metrics}
+
+    labels = [str(data.categories[data.text_ids == i][0]) for i in range(len(data.texts))]
+    gate = train_gate(embedder.embed(data.texts), labels, cfg.categories)
+    save_gate(gate, out / "gate")
+    report["seconds"] = time.perf_counter() - start
+    atomic_write(out / "train.json", json.dumps(report, indent=2, default=_plain))
+    return report
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value)}")

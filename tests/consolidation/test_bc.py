@@ -1,0 +1,84 @@
+"""Behaviour cloning from the store: the dataset, the trunk, and per-category adapter training."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from agent.adapters import save_adapter, trunk_hash, with_adapters
+from agent.policy import FastPolicy, PolicyConfig
+from agent.trunk_io import load_trunk
+from consolidation.bc import BCConfig
+from consolidation.dataset import NoTrainingDataError, load_transitions
+from consolidation.fast_training import train_adapter
+from memory.store import ExperienceStore
+from tests.conftest import HashEmbedder
+
+
+def test_dataset_holds_exactly_the_steps_of_verified_attempts(slow_store):
+    data = load_transitions([slow_store])
+    with ExperienceStore(slow_store) as store:
+        verified = [a for a in store.attempts() if a.success]
+        failed = [a for a in store.attempts() if a.success is False]
+    expected = sum(a.step_end - a.step_start for a in verified)
+    assert len(data) == expected > 0
+    assert int(data.done.sum()) == len(verified)  # one completing step per verified attempt
+    assert set(data.categories) == {"craft", "gather"}
+    assert set(data.texts) == {a.subgoal.text for a in verified}
+    assert data.frames.dtype.name == "uint8" and data.frames.shape[1:] == (64, 64, 3)
+    assert len(load_transitions([slow_store], categories=("craft",))) < len(data)
+    del failed
+
+
+def test_no_verified_steps_is_a_clear_error(tmp_path):
+    path = tmp_path / "empty.sqlite"
+    ExperienceStore(path).close()
+    with pytest.raises(NoTrainingDataError, match="peam run"):
+        load_transitions([path])
+    with pytest.raises(FileNotFoundError, match="peam run"):
+        load_transitions([tmp_path / "nowhere.sqlite"])
+
+
+def test_training_one_adapter_leaves_the_others_and_the_trunk_bit_identical(slow_store, tmp_path):
+    data = load_transitions([slow_store])
+    table = torch.from_numpy(HashEmbedder().embed(data.texts))
+    torch.manual_seed(0)
+    trunk = FastPolicy(PolicyConfig(hidden=32))
+    sha = trunk_hash(trunk)
+    model = with_adapters(trunk, init=False)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    for c in ("craft", "combat"):
+        save_adapter(model, c, tmp_path / "before" / c, sha)
+    metrics = train_adapter(
+        model,
+        "gather",
+        data.subset(data.categories == "gather"),
+        table,
+        BCConfig(epochs=1.0, batch_size=64),
+        torch.device("cpu"),
+    )
+    assert metrics["updates"] > 0
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed and all("lora_" in n and ".gather." in n for n in changed)
+    assert trunk_hash(model) == sha
+    for c in ("craft", "combat"):
+        after = save_adapter(model, c, tmp_path / "after" / c, sha)
+        for f in ("adapter_model.safetensors", "adapter_config.json"):
+            assert (after / f).read_bytes() == (tmp_path / "before" / c / f).read_bytes()
+
+
+def test_train_fast_writes_a_frozen_trunk_adapters_and_gate(fast_dir):
+    report = json.loads((fast_dir / "train.json").read_text())
+    trunk, meta = load_trunk(fast_dir / "trunk")
+    assert meta["trunk_sha256"] == trunk_hash(trunk) == report["trunk"]["sha256"]
+    assert meta["transitions"] == report["transitions"] > 0 and len(meta["data_sha256"]) == 64
+    assert not any(p.requires_grad for p in trunk.parameters())
+    for category in ("craft", "gather"):
+        adapter = json.loads((fast_dir / "adapters" / category / "peam_adapter.json").read_text())
+        assert adapter["trunk_sha256"] == meta["trunk_sha256"]
+    assert report["adapters"]["combat"] == {"skipped": "no verified steps"}
+    assert not (fast_dir / "adapters" / "combat").exists()
+    assert (fast_dir / "gate" / "gate.safetensors").exists()
+    assert report["trunk"]["losses"][-1] < report["trunk"]["losses"][0]
