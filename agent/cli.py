@@ -120,6 +120,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
 def _cmd_train_fast(args: argparse.Namespace) -> int:
     import shutil
 
@@ -148,12 +152,17 @@ def _cmd_train_fast(args: argparse.Namespace) -> int:
     print(
         f"trunk: {report['transitions']} verified steps, action accuracy"
         f" {report['trunk']['accuracy']:.1%}"
+        f" (held-out episodes: {_pct(report['trunk']['val_accuracy'])})"
     )
     for category, row in report["adapters"].items():
         if "skipped" in row:
             print(f"adapter {category}: skipped ({row['skipped']})")
         else:
-            print(f"adapter {category}: {row['transitions']} steps, accuracy {row['accuracy']:.1%}")
+            print(
+                f"adapter {category}: {row['transitions']} steps, accuracy {row['accuracy']:.1%}"
+                f" (held-out: {_pct(row['val_accuracy'])},"
+                f" trunk alone {_pct(row['trunk_val_accuracy'])})"
+            )
     print(f"wrote {out} in {report['seconds']:.0f} s; run with --set fast.dir={out}")
     return 0
 

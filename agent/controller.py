@@ -42,6 +42,15 @@ def _inside(sem: np.ndarray, x: int, y: int) -> bool:
     return 0 <= x < sem.shape[0] and 0 <= y < sem.shape[1]
 
 
+VIEW = (4, 3)
+"""Half width and half height of the player's local view in cells (Crafter: 9 x 7)."""
+
+
+def _view_area(sem: np.ndarray, pos: tuple[int, int]) -> np.ndarray:
+    x, y = pos
+    return sem[max(x - VIEW[0], 0) : x + VIEW[0] + 1, max(y - VIEW[1], 0) : y + VIEW[1] + 1]
+
+
 def _near(sem: np.ndarray, x: int, y: int, ids: set[int]) -> bool:
     """Is one of ``ids`` in the 3x3 area around (x, y) (Crafter's crafting range)?"""
     window = sem[max(x - 1, 0) : x + 2, max(y - 1, 0) : y + 2]
@@ -64,8 +73,26 @@ class DeliberateController:
         self._rng = np.random.default_rng(zlib.crc32(subgoal.text.encode()))
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
+        reflex = self._reflex(obs, info, in_view=False)
+        if reflex is not None:
+            return reflex
+        sem = info["semantic"]
+        pos = (int(info["player_pos"][0]), int(info["player_pos"][1]))
+        return self._pursue(self.subgoal, obs, info, sem, pos, info["facing"], info["inventory"])
+
+    def guard(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision | None:
+        """What the slow tier insists on before a fast-tier step, or None (the policy acts).
+
+        Keeps the player alive (sleeping, an adjacent monster, thirst, hunger,
+        fatigue) and gives up when the subgoal cannot be done from here: an item
+        is missing, or a needed station is not in view (the policy cannot find
+        one it cannot see; the planner then places one).
+        """
+        return self._reflex(obs, info, in_view=True)
+
+    def _reflex(self, obs, info, in_view: bool) -> Decision | None:
         if self.subgoal is None:
-            raise RuntimeError("DeliberateController.act() before begin(subgoal)")
+            raise RuntimeError("DeliberateController used before begin(subgoal)")
         if info.get("sleeping"):
             return Decision(NOOP)
         sem = info["semantic"]
@@ -79,7 +106,7 @@ class DeliberateController:
         survival = self._survival(sem, pos, facing, inv, status)
         if survival is not None:
             return Decision(survival)
-        return self._pursue(self.subgoal, obs, info, sem, pos, facing, inv)
+        return self._precondition(self.subgoal, obs, info, sem, pos, inv, in_view)
 
     # -- survival ----------------------------------------------------------------
 
@@ -115,7 +142,8 @@ class DeliberateController:
 
     # -- the subgoal ---------------------------------------------------------------
 
-    def _pursue(self, sg, obs, info, sem, pos, facing, inv) -> Decision:
+    def _precondition(self, sg, obs, info, sem, pos, inv, in_view: bool) -> Decision | None:
+        """Give up when the subgoal's items are missing or its station is absent."""
         if sg.skill == "collect":
             material = SOURCES.get(sg.target)
             if material is None:
@@ -123,6 +151,24 @@ class DeliberateController:
             for tool, amount in constants.collect[material]["require"].items():
                 if inv.get(tool, 0) < amount:
                     return self._missing(tool, amount, f"collecting {material}", obs, info)
+        elif sg.skill in ("place", "make"):
+            rule = (constants.place if sg.skill == "place" else constants.make)[sg.target]
+            doing = f"placing a {sg.target}" if sg.skill == "place" else f"making a {sg.target}"
+            for item, amount in rule["uses"].items():
+                if inv.get(item, 0) < amount:
+                    return self._missing(item, amount, doing, obs, info)
+            area = _view_area(sem, pos) if in_view else sem
+            absent = [s for s in rule.get("nearby", ()) if not (area == ID[s]).any()]
+            if absent:
+                where = "in view" if in_view else "in the world"
+                return self._fail(
+                    "no_station", f"no {' or '.join(absent)} {where}", obs, info, stations=absent
+                )
+        return None
+
+    def _pursue(self, sg, obs, info, sem, pos, facing, inv) -> Decision:
+        if sg.skill == "collect":
+            material = SOURCES[sg.target]
             goal = self._facing_id(sem, ID[material])
             return self._go(sem, pos, facing, inv, goal, DO, f"no reachable {material}", obs, info)
         if sg.skill == "defeat":
@@ -132,23 +178,12 @@ class DeliberateController:
             return Decision(step if step is not None else self._roam(sem, pos))
         if sg.skill == "place":
             rule = constants.place[sg.target]
-            for item, amount in rule["uses"].items():
-                if inv.get(item, 0) < amount:
-                    return self._missing(item, amount, f"placing a {sg.target}", obs, info)
             goal = self._place_goal(sem, set(rule["where"]), sg.target)
             action = ACTIONS.index(f"place_{sg.target}")
             return self._go(sem, pos, facing, inv, goal, action, "no free spot to place", obs, info)
         # make
         rule = constants.make[sg.target]
-        for item, amount in rule["uses"].items():
-            if inv.get(item, 0) < amount:
-                return self._missing(item, amount, f"making a {sg.target}", obs, info)
         stations = {ID[s] for s in rule["nearby"]}
-        absent = [s for s in rule["nearby"] if not (sem == ID[s]).any()]
-        if absent:
-            return self._fail(
-                "no_station", f"no {' or '.join(absent)} in the world", obs, info, stations=absent
-            )
 
         def at_stations(x: int, y: int, fx: int, fy: int) -> bool:
             return all(_near(sem, x, y, {s}) for s in stations)

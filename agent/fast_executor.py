@@ -40,12 +40,10 @@ class FastConfig:
     """Folder written by `peam train-fast`; empty = no fast tier (the slow tier does everything)."""
     device: str = "auto"
     """auto = CUDA when present (bf16 autocast there), else CPU."""
-    temperature: float = 1.0
+    temperature: float = 0.7
     """Sampling temperature over the action logits; 0 = always the most likely action."""
     threads: int = 1
     """torch CPU threads for inference (one is fastest for batch-1 decisions)."""
-    handoff: bool = True
-    """A failed fast attempt is retried by the slow tier; false = the fast tier alone."""
     gate: bool = False
     """Route subgoals whose category has no adapter through the learned gate."""
     gate_threshold: float = 0.5
@@ -132,28 +130,34 @@ class FastExecutor:
             logits, _done = policy(
                 torch.from_numpy(obs["rgb"][None]).to(d),
                 torch.from_numpy(self._text[None]).to(d),
-                torch.from_numpy(state_vector(obs)[None]).to(d),
+                torch.from_numpy(self._state(obs, info.get("last_action", -1))[None]).to(d),
             )
         return Decision(int(self._choose(logits.float().cpu().numpy(), self._rng)[0]))
 
     # -- many envs -------------------------------------------------------------------
 
     def act_batch(
-        self, obs: dict[str, np.ndarray], subgoals: list[Subgoal], rngs: list[np.random.Generator]
+        self,
+        obs: dict[str, np.ndarray],
+        subgoals: list[Subgoal],
+        rngs: list[np.random.Generator],
+        last_actions: list[int] | None = None,
     ) -> np.ndarray:
         """One forward for a batch of envs, each routed to its own adapter (``adapter_names=``).
 
-        ``obs`` holds batched arrays (as from a ``gymnasium.vector`` env).
+        ``obs`` holds batched arrays (as from a ``gymnasium.vector`` env);
+        ``last_actions`` the action each env last took (``info["last_action"]``).
         """
         names = [self.covers(s) for s in subgoals]
         if any(n is None for n in names):
             raise ValueError("every subgoal in act_batch needs an adapter; ask covers() first")
         d = self.device
         text = self.embedder.embed([s.text for s in subgoals])
+        last = last_actions if last_actions is not None else [-1] * len(subgoals)
         states = np.stack(
             [
-                state_vector({"inventory": i, "status": s})
-                for i, s in zip(obs["inventory"], obs["status"], strict=True)
+                self._state({"inventory": i, "status": s}, a)
+                for i, s, a in zip(obs["inventory"], obs["status"], last, strict=True)
             ]
         )
         with self._autocast():
@@ -168,6 +172,9 @@ class FastExecutor:
         return np.array([self._choose(arr[i : i + 1], rng)[0] for i, rng in enumerate(rngs)])
 
     # -- helpers ---------------------------------------------------------------------
+
+    def _state(self, obs: dict[str, np.ndarray], last_action: int) -> np.ndarray:
+        return state_vector(obs, int(last_action), self.model.base_model.model.config.n_actions)
 
     def _choose(self, logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Sample each row's action at the configured temperature (argmax at 0)."""

@@ -24,8 +24,8 @@ class PolicyConfig:
     """Height and width of the rgb input."""
     text_dim: int = 384
     """Size of the subgoal text embedding (all-MiniLM-L6-v2: 384)."""
-    state_dim: int = len(ITEMS) + len(STATUS)
-    """Inventory counts followed by status values."""
+    state_dim: int = len(ITEMS) + len(STATUS) + 17 + 1
+    """Inventory counts, status values, then the last action one-hot (none = the last slot)."""
     hidden: int = 128
     """Width of the fused trunk."""
     n_actions: int = 17
@@ -75,6 +75,12 @@ class FastPolicy(nn.Module):
         return self.action_head(h), self.done_head(h).squeeze(-1)
 
 
-def state_vector(obs: dict[str, np.ndarray]) -> np.ndarray:
-    """Inventory and status of an observation as one float vector (the policy's state input)."""
-    return np.concatenate([obs["inventory"].astype(np.float32), obs["status"]]) / 9.0
+def state_vector(
+    obs: dict[str, np.ndarray], last_action: int = -1, n_actions: int = 17
+) -> np.ndarray:
+    """The policy's state input: inventory and status (scaled), and the action the env last
+    took as a one-hot (``-1`` = none yet), which lets a memoryless policy keep a heading."""
+    last = np.zeros(n_actions + 1, dtype=np.float32)
+    last[last_action if 0 <= last_action < n_actions else n_actions] = 1.0
+    counts = np.concatenate([obs["inventory"].astype(np.float32), obs["status"]]) / 9.0
+    return np.concatenate([counts, last])

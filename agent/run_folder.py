@@ -20,6 +20,7 @@ from agent.llm_planner import LLMPlanner, api_key
 from agent.planner import Planner
 from agent.recipe_planner import RecipePlanner
 from agent.runner import EpisodeResult, EpisodeRunner
+from agent.vector_runner import VectorRunner, make_vector_env
 from envs.tasks import Task, load_tasks, select
 from memory.store import ExperienceStore
 
@@ -80,6 +81,12 @@ def _validate(config: RunConfig) -> None:
     if config.planner not in PLANNERS:
         raise ConfigError(
             f"unknown planner {config.planner!r}; valid choices: {', '.join(PLANNERS)}"
+        )
+    if config.runner.envs < 1:
+        raise ConfigError(f"runner.envs must be >= 1, got {config.runner.envs}")
+    if config.runner.vector not in ("sync", "async"):
+        raise ConfigError(
+            f"unknown runner.vector {config.runner.vector!r}; valid choices: sync, async"
         )
     if config.planner == "llm":
         api_key(config.llm)  # refuse before anything is written
@@ -146,7 +153,6 @@ def execute(
     cfg = plan.config
     planner = make_planner(cfg, plan.out)
     fast = FastExecutor(cfg.fast) if cfg.fast.dir else None
-    env_cache: dict[int, Any] = {}  # one env per step budget (its time limit)
 
     def write_summary() -> dict[str, Any]:
         summary = summarize(plan.store, plan.run_id, plan.tasks)
@@ -154,14 +160,10 @@ def execute(
         return summary
 
     summary = write_summary() if not plan.todo else {}
-    for task, seed in plan.todo:
-        env = env_cache.get(task.budget)
-        if env is None:
-            env = env_cache[task.budget] = envs.make(
-                cfg.backend, max_episode_steps=task.budget, size=cfg.frame_size
-            )
+
+    def make_runner(env: Any) -> EpisodeRunner:
         # A fresh controller per episode: no survival mode carries over.
-        runner = EpisodeRunner(
+        return EpisodeRunner(
             env,
             planner,
             DeliberateController(cfg.controller),
@@ -170,15 +172,42 @@ def execute(
             cfg.backend,
             cfg.runner,
             fast=fast,
-            handoff=cfg.fast.handoff,
         )
-        result = runner.run_episode(task, seed, record_video=cfg.video, on_step=on_step)
+
+    def finished(result: EpisodeResult) -> None:
+        nonlocal summary
         if cfg.video:
-            write_video(plan.out / "videos" / f"{task.id}_seed{seed}.gif", result.frames)
+            video = plan.out / "videos" / f"{result.task_id}_seed{result.seed}.gif"
+            write_video(video, result.frames)
         summary = write_summary()
         if on_episode is not None:
             on_episode(result)
-    for env in env_cache.values():
+
+    # Episodes grouped by step budget: each budget is its env's time limit.
+    budgets = sorted({task.budget for task, _ in plan.todo})
+    for budget in budgets:
+        jobs = [(task, seed) for task, seed in plan.todo if task.budget == budget]
+        if cfg.runner.envs > 1:
+            venv = make_vector_env(
+                cfg.backend,
+                min(cfg.runner.envs, len(jobs)),
+                budget,
+                cfg.runner.vector,
+                size=cfg.frame_size,
+            )
+            try:
+                VectorRunner(venv, lambda: make_runner(None), fast).run(
+                    jobs, on_episode=finished, record_video=cfg.video
+                )
+            finally:
+                venv.close()
+            continue
+        env = envs.make(cfg.backend, max_episode_steps=budget, size=cfg.frame_size)
+        for task, seed in jobs:
+            result = make_runner(env).run_episode(
+                task, seed, record_video=cfg.video, on_step=on_step
+            )
+            finished(result)
         env.close()
     close = getattr(planner, "close", None)
     if close is not None:

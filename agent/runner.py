@@ -32,6 +32,11 @@ class Executor(Protocol):
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision: ...
 
 
+def _progress(info: dict[str, Any]) -> tuple[Any, ...]:
+    """What a subgoal can change: held items and kills."""
+    return (tuple(sorted(info["inventory"].items())), tuple(sorted(info["kills"].items())))
+
+
 class FastTier(Executor, Protocol):
     """The fast tier: also says which subgoals it covers (those whose category has an adapter)."""
 
@@ -73,6 +78,18 @@ class RunnerConfig:
     """Corrections of the same subgoal before the task is re-planned from scratch."""
     max_attempts: int = 60
     """Attempts per episode before the episode is given up."""
+    envs: int = 1
+    """Envs played at once (gymnasium.vector; the fast tier decides for all in one forward)."""
+    vector: str = "sync"
+    """With envs > 1: sync (one process) or async (one process per env)."""
+    handoff: bool = True
+    """A failed fast-tier attempt is retried by the slow tier (false: by the fast tier)."""
+    guard: bool = True
+    """During fast-tier attempts the slow tier's reflexes act first (survival, missing
+    items, a station out of view); false: the policy alone decides every step."""
+    stall_steps: int = 150
+    """A fast-tier attempt gives up after this many steps without progress (inventory
+    or kills unchanged), so the planner can correct it."""
 
 
 @dataclass
@@ -99,7 +116,6 @@ class EpisodeRunner:
         backend: str,
         config: RunnerConfig | None = None,
         fast: FastTier | None = None,
-        handoff: bool = True,
     ):
         self.env = env
         self.planner = planner
@@ -109,12 +125,10 @@ class EpisodeRunner:
         self.backend = backend
         self.config = config or RunnerConfig()
         self.fast = fast
-        self.handoff = handoff
-        """A failed fast attempt is retried by the slow tier (False: the fast tier retries)."""
 
     def _tier(self, subgoal: Subgoal, correcting: int | None) -> tuple[str, Executor]:
         """The fast tier when its adapter covers the subgoal, unless the slow tier must correct."""
-        slow_must_correct = correcting is not None and self.handoff
+        slow_must_correct = correcting is not None and self.config.handoff
         if self.fast is not None and not slow_must_correct and self.fast.covers(subgoal):
             return "fast", self.fast
         return "slow", self.executor
@@ -208,9 +222,15 @@ class EpisodeRunner:
 
             # ---- attempt: the executor acts, the env decides ---------------------------
             executor.begin(subgoal)
+            guard = getattr(self.executor, "guard", None) if tier == "fast" and cfg.guard else None
+            if guard is not None:
+                self.executor.begin(subgoal)
             failure: Failure | None = None
+            progress, stalled = _progress(info), 0
             for _ in range(cfg.subgoal_budget):
-                decision = yield Act(executor, tier, subgoal, attempt_id, obs, info)
+                decision = guard(obs, info) if guard is not None else None
+                if decision is None:
+                    decision = yield Act(executor, tier, subgoal, attempt_id, obs, info)
                 if decision.give_up is not None:
                     failure = decision.give_up
                     break
@@ -226,6 +246,15 @@ class EpisodeRunner:
                 success = task.verifier.check(info, task_baseline)
                 if success or terminated or truncated or verifier.check(info, baseline):
                     break
+                if tier == "fast":
+                    now = _progress(info)
+                    stalled = 0 if now != progress else stalled + 1
+                    progress = now
+                    if stalled >= cfg.stall_steps:
+                        failure = Failure(
+                            "stalled", f"no progress in {stalled} steps", view(obs, info)
+                        )
+                        break
             verified = verifier.check(info, baseline)
             if not verified and failure is None:
                 failure = self._why(terminated, truncated, cfg.subgoal_budget, obs, info)

@@ -16,6 +16,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 
+from agent.fast_executor import FastExecutor
 from agent.runner import Act, Episode, EpisodeResult, EpisodeRunner, Reset, Step
 from envs.tasks import Task
 
@@ -35,16 +36,20 @@ def _slot_obs(obs: dict[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
 
 
 class VectorRunner:
-    """Plays ``jobs`` (task, seed) on ``venv``; ``runners[i]`` holds slot i's controller/store."""
+    """Plays ``jobs`` (task, seed) on ``venv``, one episode per env slot at a time."""
 
-    def __init__(self, venv: gymnasium.vector.VectorEnv, runners: list[EpisodeRunner]):
+    def __init__(
+        self,
+        venv: gymnasium.vector.VectorEnv,
+        make_runner: Callable[[], EpisodeRunner],
+        fast: FastExecutor | None = None,
+    ):
         if venv.metadata.get("autoreset_mode") != gymnasium.vector.AutoresetMode.DISABLED:
             raise ValueError("VectorRunner needs a vector env made with autoreset_mode=DISABLED")
-        if len(runners) != venv.num_envs:
-            raise ValueError(f"need one runner per env: {len(runners)} for {venv.num_envs} envs")
         self.venv = venv
-        self.runners = runners
-        self.fast = runners[0].fast
+        self.make_runner = make_runner
+        """A fresh runner (own controller) per episode, as in the single-env loop."""
+        self.fast = fast
         self.forwards = 0
         """Batched fast-tier forwards made (one per vector step with fast slots)."""
 
@@ -52,7 +57,9 @@ class VectorRunner:
         self,
         jobs: list[tuple[Task, int]],
         on_episode: Callable[[EpisodeResult], None] | None = None,
+        record_video: bool = False,
     ) -> list[EpisodeResult]:
+        episode_kw = {"record_video": record_video}
         n = self.venv.num_envs
         todo: Iterator[tuple[Task, int]] = iter(jobs)
         episodes: list[Episode | None] = [None] * n
@@ -72,7 +79,7 @@ class VectorRunner:
                     if job is None:
                         pending[i] = None
                         return
-                    episode = episodes[i] = self.runners[i].episode(*job)
+                    episode = episodes[i] = self.make_runner().episode(*job, **episode_kw)
                     answer = None
                 try:
                     pending[i] = episode.send(answer)
@@ -113,8 +120,13 @@ class VectorRunner:
                 batch = {
                     k: np.stack([pending[i].obs[k] for i in fast]) for k in pending[fast[0]].obs
                 }
-                actions = self.fast.act_batch(  # type: ignore[union-attr]
-                    batch, [pending[i].subgoal for i in fast], [rngs[i] for i in fast]
+                if self.fast is None:
+                    raise RuntimeError("fast-tier requests need VectorRunner(fast=FastExecutor)")
+                actions = self.fast.act_batch(
+                    batch,
+                    [pending[i].subgoal for i in fast],
+                    [rngs[i] for i in fast],
+                    [pending[i].info.get("last_action", -1) for i in fast],
                 )
                 self.forwards += 1
                 for i, action in zip(fast, actions, strict=True):
@@ -146,3 +158,20 @@ class VectorRunner:
         from agent.records import Decision
 
         return Decision(action)
+
+
+def make_vector_env(
+    backend: str, n: int, max_episode_steps: int, mode: str = "sync", **kwargs: Any
+) -> gymnasium.vector.VectorEnv:
+    """``n`` envs of ``backend`` for :class:`VectorRunner` (``mode`` sync or async processes)."""
+    import envs
+
+    fns = [
+        lambda: envs.make(backend, max_episode_steps=max_episode_steps, **kwargs) for _ in range(n)
+    ]
+    disabled = gymnasium.vector.AutoresetMode.DISABLED
+    if mode == "async":
+        return gymnasium.vector.AsyncVectorEnv(fns, autoreset_mode=disabled)
+    if mode != "sync":
+        raise ValueError(f"unknown vector mode {mode!r}; valid choices: sync, async")
+    return gymnasium.vector.SyncVectorEnv(fns, autoreset_mode=disabled)

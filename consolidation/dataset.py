@@ -26,7 +26,7 @@ class Transitions:
     frames: np.ndarray
     """(N, H, W, 3) uint8: the observation each action was taken from."""
     states: np.ndarray
-    """(N, state_dim) float32: inventory and status (``agent.policy.state_vector``)."""
+    """(N, state_dim) float32: inventory, status, last action (``agent.policy.state_vector``)."""
     text_ids: np.ndarray
     """(N,) int64 index into :attr:`texts`: the subgoal being pursued."""
     texts: list[str]
@@ -36,6 +36,8 @@ class Transitions:
     """(N,) float32: 1.0 on the step that completed the subgoal."""
     categories: np.ndarray
     """(N,) str: the subgoal's category."""
+    episodes: np.ndarray
+    """(N,) int64: a key of the episode the step came from (store index * 2**32 + id)."""
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -49,7 +51,16 @@ class Transitions:
             self.actions[mask],
             self.done[mask],
             self.categories[mask],
+            self.episodes[mask],
         )
+
+    def split(self, every: int) -> tuple[Transitions, Transitions]:
+        """(train, validation): every ``every``-th episode is held out whole (0 = none)."""
+        if every <= 0:
+            return self, self.subset(np.zeros(len(self), dtype=bool))
+        held = np.unique(self.episodes)[::every]
+        mask = np.isin(self.episodes, held)
+        return self.subset(~mask), self.subset(mask)
 
     def digest(self) -> str:
         """sha256 over the data: names the exact training set in adapter metadata."""
@@ -71,9 +82,9 @@ def load_transitions(
 
     ``max_transitions`` keeps a uniform random subset (fixed by ``seed``).
     """
-    frames, states, text_ids, actions, done, cats = [], [], [], [], [], []
+    frames, states, text_ids, actions, done, cats, eps = [], [], [], [], [], [], []
     texts: dict[str, int] = {}
-    for path in stores:
+    for index, path in enumerate(stores):
         if not Path(path).exists():
             raise FileNotFoundError(f"no experience store at {path}; run `peam run` first")
         with ExperienceStore(path) as store:
@@ -87,19 +98,22 @@ def load_transitions(
                 }
                 if not good:
                     continue
+                last_action = -1
                 for step in store.steps(episode.id):
                     attempt = good.get(step.attempt_id) if step.attempt_id is not None else None
+                    previous, last_action = last_action, step.action
                     if attempt is None or step.frame is None:
                         continue
                     text = attempt.subgoal.text
                     frames.append(step.frame)
                     states.append(
-                        state_vector({"inventory": step.inventory, "status": step.status})
+                        state_vector({"inventory": step.inventory, "status": step.status}, previous)
                     )
                     text_ids.append(texts.setdefault(text, len(texts)))
                     actions.append(step.action)
                     done.append(1.0 if step.t == (attempt.step_end or 0) - 1 else 0.0)
                     cats.append(attempt.subgoal.category)
+                    eps.append(index * 2**32 + episode.id)
     if not actions:
         wanted = ", ".join(categories) if categories else "any category"
         raise NoTrainingDataError(
@@ -114,6 +128,7 @@ def load_transitions(
         np.asarray(actions, dtype=np.int64),
         np.asarray(done, dtype=np.float32),
         np.asarray(cats),
+        np.asarray(eps, dtype=np.int64),
     )
     if max_transitions is not None and len(data) > max_transitions:
         keep = np.random.default_rng(seed).choice(len(data), max_transitions, replace=False)

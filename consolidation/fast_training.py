@@ -25,7 +25,7 @@ from agent.gate import save_gate, train_gate
 from agent.policy import FastPolicy, PolicyConfig
 from agent.text_embedding import SubgoalEmbedder
 from agent.trunk_io import save_trunk
-from consolidation.bc import BCConfig, train_bc
+from consolidation.bc import BCConfig, Forward, evaluate_accuracy, train_bc
 from consolidation.dataset import Transitions, load_transitions
 
 Progress = Callable[[str, int, int], None]
@@ -39,6 +39,8 @@ class FastTrainConfig:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     max_transitions: int | None = 300_000
     device: str = "auto"
+    validate_every: int = 10
+    """Hold out every N-th episode to report validation accuracy (0: train on all)."""
     categories: tuple[str, ...] = CATEGORIES
 
 
@@ -91,10 +93,19 @@ def train_fast(
     cfg = config or FastTrainConfig()
     device = resolve_device(cfg.device)
     start = time.perf_counter()
-    data = load_transitions(stores, cfg.categories, max_transitions=cfg.max_transitions)
+    everything = load_transitions(stores, cfg.categories, max_transitions=cfg.max_transitions)
+    data, val = everything.split(cfg.validate_every)
     embedder = embedder or SubgoalEmbedder()
-    table = text_table(data, embedder, device)
-    report: dict = {"stores": [str(p) for p in stores], "transitions": len(data)}
+    table = text_table(everything, embedder, device)
+    report: dict = {
+        "stores": [str(p) for p in stores],
+        "transitions": len(data),
+        "validation_transitions": len(val),
+    }
+
+    def val_accuracy(forward: Forward, category: str | None = None) -> float | None:
+        part = val if category is None else val.subset(val.categories == category)
+        return evaluate_accuracy(forward, part, table, device) if len(part) else None
 
     def hook(stage: str) -> Callable[[int, int, float], None] | None:
         return None if progress is None else (lambda i, n, _loss: progress(stage, i, n))
@@ -110,13 +121,23 @@ def train_fast(
         hook("trunk"),
         autocast=device.type == "cuda",
     )
-    policy = policy.cpu().eval()
+    policy.eval()
+    trunk_val = val_accuracy(lambda r, t, s: policy(r, t, s))
+    trunk_val_by_category = {
+        c: val_accuracy(lambda r, t, s: policy(r, t, s), c) for c in cfg.categories
+    }
+    policy = policy.cpu()
     sha = save_trunk(
         policy,
         out / "trunk",
         {"data_sha256": data.digest(), "transitions": len(data), "bc": asdict(cfg.trunk)},
     )
-    report["trunk"] = {"sha256": sha, "accuracy": trunk.accuracy, "losses": trunk.losses}
+    report["trunk"] = {
+        "sha256": sha,
+        "accuracy": trunk.accuracy,
+        "val_accuracy": trunk_val,
+        "losses": trunk.losses,
+    }
 
     model = with_adapters(policy, cfg.categories, r=cfg.lora_rank).to(device)
     report["adapters"] = {}
@@ -131,10 +152,14 @@ def train_fast(
         model.cpu()
         save_adapter(model, category, out / "adapters" / category, sha)
         model.to(device)
+        model.set_adapter(category)
+        metrics["val_accuracy"] = val_accuracy(lambda r, t, s: model(r, t, s), category)
+        metrics["trunk_val_accuracy"] = trunk_val_by_category[category]
         report["adapters"][category] = {"transitions": len(mine), **metrics}
 
-    labels = [str(data.categories[data.text_ids == i][0]) for i in range(len(data.texts))]
-    gate = train_gate(embedder.embed(data.texts), labels, cfg.categories)
+    every = everything
+    labels = [str(every.categories[every.text_ids == i][0]) for i in range(len(every.texts))]
+    gate = train_gate(embedder.embed(every.texts), labels, cfg.categories)
     save_gate(gate, out / "gate")
     report["seconds"] = time.perf_counter() - start
     atomic_write(out / "train.json", json.dumps(report, indent=2, default=_plain))

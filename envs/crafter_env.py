@@ -96,6 +96,7 @@ class CrafterEnv(gymnasium.Env[dict[str, np.ndarray], int]):
         self._rgb = self._env.reset()
         self._achievements = dict(self._env._player.achievements)
         info = self._info(events=[])
+        info["last_action"] = -1
         return self._obs(info), info
 
     def step(self, action: int) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
@@ -105,6 +106,7 @@ class CrafterEnv(gymnasium.Env[dict[str, np.ndarray], int]):
         self._rgb = rgb
         events = self._events(raw["achievements"])
         info = self._info(events=events, raw=raw)
+        info["last_action"] = int(action)
         terminated = raw["discount"] == 0
         return self._obs(info), float(reward), bool(terminated), False, info
 

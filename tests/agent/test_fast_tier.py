@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import warnings
 
-import gymnasium
 import numpy as np
 import pytest
 import torch
@@ -20,7 +19,7 @@ from agent.policy import FastPolicy, PolicyConfig, state_vector
 from agent.recipe_planner import RecipePlanner
 from agent.records import Subgoal
 from agent.runner import EpisodeRunner, RunnerConfig
-from agent.vector_runner import VectorRunner
+from agent.vector_runner import VectorRunner, make_vector_env
 from envs.tasks import load_tasks
 from memory.store import ExperienceStore
 from tests.conftest import HashEmbedder
@@ -32,7 +31,7 @@ def _fast(folder, **kw) -> FastExecutor:
     return FastExecutor(FastConfig(dir=str(folder), device="cpu", **kw), HashEmbedder())
 
 
-def _runner(env, store, run, fast, budget=400, handoff=True) -> EpisodeRunner:
+def _runner(env, store, run, fast, budget=400, handoff=True, guard=False) -> EpisodeRunner:
     return EpisodeRunner(
         env,
         RecipePlanner(),
@@ -40,9 +39,8 @@ def _runner(env, store, run, fast, budget=400, handoff=True) -> EpisodeRunner:
         store,
         run,
         "crafter",
-        RunnerConfig(subgoal_budget=budget),
+        RunnerConfig(subgoal_budget=budget, handoff=handoff, guard=guard),
         fast=fast,
-        handoff=handoff,
     )
 
 
@@ -53,7 +51,7 @@ def test_merged_batch1_path_equals_the_peft_adapter():
     batch = (
         torch.randint(0, 256, (4, 64, 64, 3), generator=g, dtype=torch.uint8),
         torch.randn(4, 384, generator=g),
-        torch.randn(4, 16, generator=g),
+        torch.randn(4, 34, generator=g),
     )
     for category in ("craft", "gather", "combat"):
         model.set_adapter(category)
@@ -184,19 +182,23 @@ def test_batched_decisions_equal_batch1_decisions(fast_dir):
         Subgoal("place", "table"),
         Subgoal("collect", "sapling"),
     ]
-    frames = []
+    frames, infos = [], []
     for k in range(len(subgoals)):
-        obs, *_ = env.step(k % 5)
+        obs, _, _, _, info = env.step(k % 5)
         frames.append(obs)
+        infos.append(info)
     batch = {key: np.stack([f[key] for f in frames]) for key in frames[0]}
     rngs = [np.random.default_rng(0) for _ in subgoals]
-    together = fast.act_batch(batch, subgoals, rngs)
+    last = [info["last_action"] for info in infos]
+    assert last == [0, 1, 2, 3]
+    together = fast.act_batch(batch, subgoals, rngs, last)
     alone = []
-    for subgoal, frame in zip(subgoals, frames, strict=True):
+    for subgoal, frame, info in zip(subgoals, frames, infos, strict=True):
         fast.begin(subgoal)
-        alone.append(fast.act(frame, {}).action)
+        alone.append(fast.act(frame, info).action)
     assert list(together) == alone
-    assert state_vector(frames[0]).shape == (16,)
+    state = state_vector(frames[0], last_action=2)
+    assert state.shape == (34,) and state[16 + 2] == 1.0 and state[16:].sum() == 1.0
 
 
 def test_vector_runner_plays_the_same_episodes_and_batches_the_fast_tier(fast_dir, tmp_path):
@@ -206,11 +208,8 @@ def test_vector_runner_plays_the_same_episodes_and_batches_the_fast_tier(fast_di
     run = store.start_run("v", {})
     seq_env = envs.make("crafter", max_episode_steps=400)
     seq = [_runner(seq_env, store, run, None).run_episode(t, s) for t, s in jobs]
-    venv = gymnasium.vector.SyncVectorEnv(
-        [lambda: envs.make("crafter", max_episode_steps=400) for _ in range(3)],
-        autoreset_mode=gymnasium.vector.AutoresetMode.DISABLED,
-    )
-    vec = VectorRunner(venv, [_runner(None, store, run, None) for _ in range(3)]).run(jobs)
+    venv = make_vector_env("crafter", 3, max_episode_steps=400)
+    vec = VectorRunner(venv, lambda: _runner(None, store, run, None)).run(jobs)
     key = lambda r: (r.task_id, r.seed)  # noqa: E731
     assert [(key(r), r.success, r.steps) for r in sorted(vec, key=key)] == [
         (key(r), r.success, r.steps) for r in sorted(seq, key=key)
@@ -219,8 +218,7 @@ def test_vector_runner_plays_the_same_episodes_and_batches_the_fast_tier(fast_di
     fstore = ExperienceStore(tmp_path / "f.sqlite")
     frun = fstore.start_run("f", {})
     fast = _fast(fast_dir)
-    runners = [_runner(None, fstore, frun, fast, budget=30) for _ in range(3)]
-    driver = VectorRunner(venv, runners)
+    driver = VectorRunner(venv, lambda: _runner(None, fstore, frun, fast, budget=30), fast)
     results = driver.run(jobs)
     assert sorted(key(r) for r in results) == sorted((t.id, s) for t, s in jobs)
     attempts = fstore.attempts()
