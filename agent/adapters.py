@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
@@ -72,15 +73,24 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def save_adapter(model: PeftModel, category: str, folder: Path, trunk_sha: str) -> Path:
-    """Write ``category``'s adapter to ``folder`` atomically (temp dir, fsync, os.replace)."""
+def save_adapter(
+    model: PeftModel,
+    category: str,
+    folder: Path,
+    trunk_sha: str,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``category``'s adapter to ``folder`` atomically (temp dir, fsync, os.replace).
+
+    ``extra`` goes into ``peam_adapter.json`` beside the hashes (provenance, metrics).
+    """
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
         model.save_pretrained(tmp, selected_adapters=[category])
         src = tmp / category if (tmp / category).is_dir() else tmp
         files = {p.name: _sha256(p) for p in sorted(src.iterdir()) if p.is_file()}
-        meta = {"category": category, "trunk_sha256": trunk_sha, "files": files}
+        meta = {"category": category, "trunk_sha256": trunk_sha, "files": files, **(extra or {})}
         (src / META).write_text(json.dumps(meta, indent=2))
         for p in src.iterdir():
             with open(p, "rb") as f:

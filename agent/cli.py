@@ -9,6 +9,7 @@ from pathlib import Path
 from agent.config import ConfigError, load_config
 from agent.llm_planner import MissingAPIKeyError
 from consolidation.dataset import NoTrainingDataError
+from consolidation.registry import RegistryError
 from envs import UnknownBackendError
 from envs.tasks import DEFAULT_TASKS_FILE, UnknownTaskError, load_tasks
 
@@ -70,6 +71,32 @@ def _parser() -> argparse.ArgumentParser:
     fast.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     fast.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     fast.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    cons = sub.add_parser(
+        "consolidate",
+        help="decide per category (scale-free trigger), train and publish adapters from a run",
+    )
+    cons.add_argument("--run", required=True, help="run folder (its store.sqlite is read)")
+    cons.add_argument(
+        "--out", default=None, help="trunk + adapter registry folder (default: the run folder)"
+    )
+    cons.add_argument("--trunk-epochs", type=float, default=None, help="if no trunk yet (4)")
+    cons.add_argument("--watch", action="store_true", help="keep following the store")
+    cons.add_argument("--interval", type=float, default=30.0, help="seconds between passes")
+    cons.add_argument("--rounds", type=int, default=None, help="with --watch: stop after N")
+    cons.add_argument("--alpha", type=float, default=None, help="trigger significance level")
+    cons.add_argument("--bc-only", action="store_true", help="no preference (DPO) term")
+    cons.add_argument("--no-pw", action="store_true", help="train on all verified steps")
+    cons.add_argument("--epochs", type=float, default=None, help="adapter epochs (default 2)")
+    cons.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+
+    adapters = sub.add_parser("adapters", help="list or roll back published adapter versions")
+    adapters.add_argument("action", choices=["list", "rollback"])
+    adapters.add_argument("--run", required=True, help="run or fast-tier folder")
+    adapters.add_argument("--category", default=None, help="rollback: the category")
+    adapters.add_argument(
+        "--to", type=int, default=None, help="rollback: version (default: previous)"
+    )
 
     tasks = sub.add_parser("tasks", help="list the task suite")
     tasks.add_argument("--file", default=DEFAULT_TASKS_FILE, help="task suite YAML")
@@ -167,18 +194,71 @@ def _cmd_train_fast(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_consolidate(args: argparse.Namespace) -> int:
+    from consolidation.daemon import ConsolidateConfig, Consolidator
+
+    cfg = ConsolidateConfig(device=args.device, select_by_pw=not args.no_pw)
+    if args.alpha is not None:
+        cfg.trigger.alpha = args.alpha
+    if args.epochs is not None:
+        cfg.trainer.bc.epochs = args.epochs
+    if args.trunk_epochs is not None:
+        cfg.trunk.epochs = args.trunk_epochs
+    cfg.trainer.bc_only = args.bc_only
+    out = Path(args.out) if args.out else None
+    daemon = Consolidator(Path(args.run), cfg, out, log=lambda line: print(line, flush=True))
+    if args.watch:
+        try:
+            daemon.watch(args.interval, args.rounds)
+        except KeyboardInterrupt:
+            print("stopped; an unfinished job resumes on the next start", file=sys.stderr)
+    else:
+        daemon.run_once()
+    return 0
+
+
+def _cmd_adapters(args: argparse.Namespace) -> int:
+    from consolidation import registry
+
+    root = Path(args.run)
+    if args.action == "rollback":
+        if args.category is None:
+            raise registry.RegistryError("rollback needs --category (craft, gather or combat)")
+        version = registry.rollback(root, args.category, args.to)
+        print(f"{args.category}: now serving v{version}")
+        return 0
+    for category in ("craft", "gather", "combat"):
+        rows = registry.describe(root, category)
+        if not rows:
+            print(f"{category}: no versions")
+        for row in rows:
+            ev = row.get("evaluation", {})
+            acc = ev.get("val_accuracy_after")
+            print(
+                f"{category} v{row['version']}{' *' if row['served'] else '  '}"
+                f" trainer={row.get('trainer', '?')} steps={row.get('transitions', '?')}"
+                f" pairs={row.get('pairs', 0)} parent={row.get('parent')}"
+                + (f" held-out acc={acc:.1%}" if isinstance(acc, float) else "")
+            )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "tasks":
             return _cmd_tasks(args)
+        if args.command == "consolidate":
+            return _cmd_consolidate(args)
+        if args.command == "adapters":
+            return _cmd_adapters(args)
         if args.command == "train-fast":
             return _cmd_train_fast(args)
         return _cmd_run(args)
     except (ConfigError, UnknownTaskError, UnknownBackendError, MissingAPIKeyError) as err:
         print(f"peam: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except (FileNotFoundError, FileExistsError, NoTrainingDataError) as err:
+    except (FileNotFoundError, FileExistsError, NoTrainingDataError, RegistryError) as err:
         print(f"peam: {err}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as err:

@@ -32,6 +32,7 @@ from agent.policy import FastPolicy, state_vector
 from agent.records import Decision, Subgoal
 from agent.text_embedding import SubgoalEmbedder
 from agent.trunk_io import TrunkError, load_trunk
+from consolidation import registry
 
 
 @dataclass
@@ -65,6 +66,9 @@ class FastExecutor:
         self.folder = Path(config.dir)
         self.embedder = embedder or SubgoalEmbedder()
         self.available: set[str] = set()
+        self.versions: dict[str, int | None] = {}
+        """Adapter version served per category (None: an unversioned folder)."""
+        self._tried: dict[str, int | None] = {}
         self.gate: AdapterGate | None = None
         self._merged: dict[str, FastPolicy] = {}
         self.model: Any = None
@@ -81,14 +85,45 @@ class FastExecutor:
         self.model = with_adapters(trunk, CATEGORIES)
         trained = self._trained()
         for category in CATEGORIES:
-            folder = self.folder / "adapters" / category
+            folder = registry.served_folder(self.folder, category)
             if not folder.exists() and category not in trained:
                 continue  # never trained (no data yet): the slow tier acts, nothing is wrong
-            if load_adapter(self.model, category, folder, self.trunk_sha):
-                self.available.add(category)
+            self._load(category)
         self.model.to(self.device).eval()
         if config.gate:
             self.gate = load_gate(self.folder / "gate")
+
+    def _load(self, category: str) -> bool:
+        version = registry.latest(self.folder, category)
+        folder = registry.served_folder(self.folder, category)
+        self._tried[category] = version
+        if load_adapter(self.model, category, folder, self.trunk_sha):
+            self.versions[category] = version
+            self.available.add(category)
+            self._merged.pop(category, None)
+            return True
+        if category not in self.model.peft_config:  # peft dropped it mid-load
+            self.available.discard(category)
+        return False
+
+    def refresh(self) -> list[str]:
+        """Load newly published adapter versions (between subgoals); returns what changed.
+
+        A version that fails its checks is refused once with a warning; the
+        previously served version keeps serving.
+        """
+        if self.model is None:
+            return []
+        changed = []
+        for category in CATEGORIES:
+            version = registry.latest(self.folder, category)
+            if version is None or version == self._tried.get(category):
+                continue
+            if self._load(category):
+                changed.append(category)
+        if changed:
+            self.model.to(self.device).eval()
+        return changed
 
     def _trained(self) -> set[str]:
         """Categories `peam train-fast` wrote an adapter for (all, if train.json is absent)."""

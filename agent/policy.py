@@ -61,6 +61,11 @@ class FastPolicy(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``rgb`` (B,H,W,3) uint8, ``text`` (B,text_dim), ``state`` (B,state_dim) ->
         action logits (B,n_actions) and subgoal-done logit (B,)."""
+        h = self.features(rgb, text, state)
+        return self.action_head(h), self.done_head(h).squeeze(-1)
+
+    def features(self, rgb: torch.Tensor, text: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        """The fused hidden state (B, hidden) the heads read."""
         x = rgb.permute(0, 3, 1, 2).float() / 255.0
         h = torch.cat(
             [
@@ -71,8 +76,7 @@ class FastPolicy(nn.Module):
             dim=-1,
         )
         h = torch.relu(self.fuse(h))
-        h = torch.relu(self.body(h)) + h
-        return self.action_head(h), self.done_head(h).squeeze(-1)
+        return torch.relu(self.body(h)) + h
 
 
 def state_vector(

@@ -215,6 +215,9 @@ class EpisodeRunner:
             if verifier.check(info, baseline):
                 continue  # already holds: nothing to attempt
             key = (subgoal.skill, subgoal.target)
+            refresh = getattr(self.fast, "refresh", None)
+            if refresh is not None:
+                refresh()  # serve adapter versions published since the last subgoal
             attempts += 1
             corrects = correcting.pop(key, None)
             tier, executor = self._tier(subgoal, corrects)

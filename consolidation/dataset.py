@@ -8,13 +8,14 @@ policy is conditioned on the subgoal's text embedding.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from agent.policy import state_vector
-from memory.store import ExperienceStore
+from memory.store import AttemptRecord, ExperienceStore
 
 
 class NoTrainingDataError(RuntimeError):
@@ -38,6 +39,8 @@ class Transitions:
     """(N,) str: the subgoal's category."""
     episodes: np.ndarray
     """(N,) int64: a key of the episode the step came from (store index * 2**32 + id)."""
+    attempts: np.ndarray
+    """(N,) int64: a key of the attempt the step belongs to (store index * 2**32 + id)."""
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -52,6 +55,7 @@ class Transitions:
             self.done[mask],
             self.categories[mask],
             self.episodes[mask],
+            self.attempts[mask],
         )
 
     def split(self, every: int) -> tuple[Transitions, Transitions]:
@@ -77,12 +81,14 @@ def load_transitions(
     tiers: tuple[str, ...] = ("slow", "fast"),
     max_transitions: int | None = None,
     seed: int = 0,
+    keep: Callable[[AttemptRecord], bool] | None = None,
 ) -> Transitions:
     """Every step of a verified attempt in ``stores`` (optionally only some categories/tiers).
 
-    ``max_transitions`` keeps a uniform random subset (fixed by ``seed``).
+    ``keep`` replaces the verified/tier/category filter (e.g. failed attempts for
+    preference pairs). ``max_transitions`` keeps a uniform random subset (fixed by ``seed``).
     """
-    frames, states, text_ids, actions, done, cats, eps = [], [], [], [], [], [], []
+    frames, states, text_ids, actions, done, cats, eps, atts = [], [], [], [], [], [], [], []
     texts: dict[str, int] = {}
     for index, path in enumerate(stores):
         if not Path(path).exists():
@@ -92,9 +98,13 @@ def load_transitions(
                 good = {
                     a.id: a
                     for a in store.attempts(episode.id)
-                    if a.success
-                    and a.tier in tiers
-                    and (categories is None or a.subgoal.category in categories)
+                    if (
+                        keep(a)
+                        if keep is not None
+                        else a.success
+                        and a.tier in tiers
+                        and (categories is None or a.subgoal.category in categories)
+                    )
                 }
                 if not good:
                     continue
@@ -111,9 +121,11 @@ def load_transitions(
                     )
                     text_ids.append(texts.setdefault(text, len(texts)))
                     actions.append(step.action)
-                    done.append(1.0 if step.t == (attempt.step_end or 0) - 1 else 0.0)
+                    last = step.t == (attempt.step_end or 0) - 1
+                    done.append(1.0 if attempt.success and last else 0.0)
                     cats.append(attempt.subgoal.category)
                     eps.append(index * 2**32 + episode.id)
+                    atts.append(index * 2**32 + attempt.id)
     if not actions:
         wanted = ", ".join(categories) if categories else "any category"
         raise NoTrainingDataError(
@@ -129,6 +141,7 @@ def load_transitions(
         np.asarray(done, dtype=np.float32),
         np.asarray(cats),
         np.asarray(eps, dtype=np.int64),
+        np.asarray(atts, dtype=np.int64),
     )
     if max_transitions is not None and len(data) > max_transitions:
         keep = np.random.default_rng(seed).choice(len(data), max_transitions, replace=False)

@@ -18,13 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agent.adapters import CATEGORIES, save_adapter, with_adapters
+from agent.adapters import CATEGORIES, with_adapters
 from agent.atomic import atomic_write
 from agent.device import resolve_device
 from agent.gate import save_gate, train_gate
 from agent.policy import FastPolicy, PolicyConfig
 from agent.text_embedding import SubgoalEmbedder
 from agent.trunk_io import save_trunk
+from consolidation import registry
 from consolidation.bc import BCConfig, Forward, evaluate_accuracy, train_bc
 from consolidation.dataset import Transitions, load_transitions
 
@@ -150,12 +151,23 @@ def train_fast(
             model, category, mine, table, cfg.adapter, device, hook(f"adapter {category}")
         )
         model.cpu()
-        save_adapter(model, category, out / "adapters" / category, sha)
+        version = registry.publish(
+            model,
+            category,
+            out,
+            sha,
+            {
+                "data_sha256": mine.digest(),
+                "transitions": len(mine),
+                "trainer": "bc",
+                "losses": metrics["losses"],
+            },
+        )
         model.to(device)
         model.set_adapter(category)
         metrics["val_accuracy"] = val_accuracy(lambda r, t, s: model(r, t, s), category)
         metrics["trunk_val_accuracy"] = trunk_val_by_category[category]
-        report["adapters"][category] = {"transitions": len(mine), **metrics}
+        report["adapters"][category] = {"transitions": len(mine), "version": version, **metrics}
 
     every = everything
     labels = [str(every.categories[every.text_ids == i][0]) for i in range(len(every.texts))]

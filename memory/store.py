@@ -381,6 +381,21 @@ class ExperienceStore:
                 frame,
             )
 
+    def start_state(self, episode_id: int, t: int) -> np.ndarray | None:
+        """Inventory and status (one float vector) at step ``t`` of an episode, or None."""
+        self.flush()
+        row = self._db.execute(
+            "SELECT inventory, status FROM steps WHERE episode_id=? AND t=?", (episode_id, t)
+        ).fetchone()
+        if row is None:
+            return None
+        return np.concatenate(
+            [
+                np.frombuffer(row[0], dtype=np.int32).astype(np.float32),
+                np.frombuffer(row[1], dtype=np.float32),
+            ]
+        )
+
     def step_count(self, episode_id: int) -> int:
         self.flush()  # see this process's own writes
         return int(
@@ -396,6 +411,31 @@ class ExperienceStore:
             " GROUP BY episode_id"
         )
         return {r[0]: (int(r[1]), int(r[2])) for r in rows if r[0] is not None}
+
+    def attempt_costs(self) -> dict[int, tuple[float, float]]:
+        """Attempt id -> (LLM tokens, wall seconds) it cost: its own correction calls plus an
+        equal share of its episode's plan calls; seconds from its start to its end."""
+        self.flush()
+        own: dict[int, float] = {}
+        shared: dict[int, float] = {}
+        for episode_id, attempt_id, tokens in self._db.execute(
+            "SELECT episode_id, attempt_id, SUM(prompt_tokens + completion_tokens)"
+            " FROM planner_calls GROUP BY episode_id, attempt_id"
+        ):
+            if attempt_id is None:
+                shared[episode_id] = float(tokens)
+            else:
+                own[attempt_id] = float(tokens)
+        counts = dict(
+            self._db.execute("SELECT episode_id, COUNT(*) FROM attempts GROUP BY episode_id")
+        )
+        out = {}
+        for attempt_id, episode_id, started, ended in self._db.execute(
+            "SELECT id, episode_id, started, ended FROM attempts"
+        ):
+            tokens = own.get(attempt_id, 0.0) + shared.get(episode_id, 0.0) / counts[episode_id]
+            out[attempt_id] = (tokens, float((ended or started) - started))
+        return out
 
     def attempts_by_tier(self) -> dict[int, dict[str, tuple[int, int]]]:
         """Episode id -> tier -> (attempts, verified attempts)."""

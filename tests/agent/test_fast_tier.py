@@ -20,6 +20,7 @@ from agent.recipe_planner import RecipePlanner
 from agent.records import Subgoal
 from agent.runner import EpisodeRunner, RunnerConfig
 from agent.vector_runner import VectorRunner, make_vector_env
+from consolidation import registry
 from envs.tasks import load_tasks
 from memory.store import ExperienceStore
 from tests.conftest import HashEmbedder
@@ -108,7 +109,8 @@ def test_fast_only_mode_never_hands_off(fast_dir, tmp_path):
 def test_bad_adapter_warns_and_the_slow_tier_takes_its_subgoals(fast_dir, tmp_path, damage):
     folder = tmp_path / "fast"
     shutil.copytree(fast_dir, folder)
-    gather = folder / "adapters" / "gather"
+    gather = registry.served_folder(folder, "gather")
+    assert gather.name == "v1"
     if damage == "flip_weights":
         blob = bytearray((gather / "adapter_model.safetensors").read_bytes())
         blob[-1] ^= 0xFF

@@ -76,8 +76,12 @@ def test_train_fast_writes_a_frozen_trunk_adapters_and_gate(fast_dir):
     assert meta["transitions"] == report["transitions"] > 0 and len(meta["data_sha256"]) == 64
     assert not any(p.requires_grad for p in trunk.parameters())
     for category in ("craft", "gather"):
-        adapter = json.loads((fast_dir / "adapters" / category / "peam_adapter.json").read_text())
+        folder = fast_dir / "adapters" / category
+        assert (folder / "LATEST").read_text().strip() == "v1"
+        adapter = json.loads((folder / "v1" / "peam_adapter.json").read_text())
         assert adapter["trunk_sha256"] == meta["trunk_sha256"]
+        assert adapter["version"] == 1 and adapter["parent"] is None
+        assert adapter["trainer"] == "bc" and len(adapter["data_sha256"]) == 64
     assert report["adapters"]["combat"] == {"skipped": "no verified steps"}
     assert not (fast_dir / "adapters" / "combat").exists()
     assert (fast_dir / "gate" / "gate.safetensors").exists()

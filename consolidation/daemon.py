@@ -1,0 +1,368 @@
+"""`peam consolidate`: read a run's store, decide per category, train, publish.
+
+One pass (:meth:`Consolidator.run_once`) or a loop following the store as
+agents write it (:meth:`Consolidator.watch`). Layout in the run folder::
+
+    trunk/                         frozen trunk (trained by BC first if missing)
+    adapters/<category>/v<N>/      published versions + LATEST (consolidation.registry)
+    consolidation/decisions.jsonl  every trigger decision with its statistic
+    consolidation/jobs/<category>/ the running job: plan + resumable checkpoint
+    consolidation/tb/              TensorBoard: losses, PW components, trigger z
+
+A job's plan (which attempts it learns from) is written before training, so
+after a crash (even ``kill -9``) the restart resumes the same job from its last
+checkpoint; the served version is only replaced by an atomic publish at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agent.adapters import CATEGORIES, load_adapter, with_adapters
+from agent.atomic import atomic_write
+from agent.device import resolve_device
+from agent.policy import FastPolicy
+from agent.text_embedding import SubgoalEmbedder
+from agent.trunk_io import load_trunk, save_trunk
+from consolidation import registry
+from consolidation.bc import BCConfig, evaluate_accuracy, train_bc
+from consolidation.dataset import NoTrainingDataError, Transitions, load_transitions
+from consolidation.pairs import mine_pairs
+from consolidation.trainer import TrainerConfig, train_category
+from consolidation.trigger import TriggerConfig, TriggerDecision, enough_successes, failure_jump
+from consolidation.worthiness import PWConfig, score
+from memory.store import AttemptRecord, ExperienceStore
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class ConsolidateConfig:
+    trigger: TriggerConfig = field(default_factory=TriggerConfig)
+    pw: PWConfig = field(default_factory=PWConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    trunk: BCConfig = field(default_factory=lambda: BCConfig(epochs=4.0))
+    """Behaviour cloning of the trunk when the run has none yet."""
+    select_by_pw: bool = True
+    """False: train on every verified step of the category (the no-PW variant)."""
+    validate_every: int = 10
+    """Hold out every N-th episode of the category to evaluate before/after."""
+    max_transitions: int | None = 200_000
+    device: str = "auto"
+    categories: tuple[str, ...] = CATEGORIES
+
+
+class Consolidator:
+    def __init__(
+        self,
+        run: Path,
+        config: ConsolidateConfig | None = None,
+        out: Path | None = None,
+        embedder: Any = None,
+        log: Log = print,
+        tensorboard: bool = True,
+    ):
+        self.run = Path(run)
+        self.store_path = self.run / "store.sqlite"
+        if not self.store_path.exists():
+            raise FileNotFoundError(
+                f"no experience store at {self.store_path}; record episodes with"
+                f" `peam run --out {self.run}` first"
+            )
+        self.root = Path(out) if out is not None else self.run
+        """Where the trunk, the adapter registry and the job state live (default: the run)."""
+        self.config = config or ConsolidateConfig()
+        self.device = resolve_device(self.config.device)
+        self.embedder = embedder or SubgoalEmbedder()
+        self.log = log
+        self.home = self.root / "consolidation"
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._tb: Any = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(str(self.home / "tb"))
+        self._tb_step = 0
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def watch(self, interval: float = 30.0, rounds: int | None = None) -> None:
+        """Consolidate whenever the trigger fires, until interrupted (or ``rounds`` passes)."""
+        done = 0
+        while rounds is None or done < rounds:
+            self.run_once()
+            done += 1
+            if rounds is None or done < rounds:
+                time.sleep(interval)
+
+    def run_once(self) -> list[TriggerDecision]:
+        """Resume unfinished jobs, then decide for every category and train what fires."""
+        trunk, sha = self._trunk()
+        if trunk is None:
+            return []
+        decisions = []
+        for category in self.config.categories:
+            job = self.home / "jobs" / category
+            if (job / "plan.json").exists():
+                plan = json.loads((job / "plan.json").read_text())
+                self.log(f"{category}: resuming the interrupted job (attempts <= {plan['until']})")
+                self._consolidate(category, trunk, sha, plan)
+                continue
+            decision, until = self._decide(category)
+            decisions.append(decision)
+            self._record(decision)
+            self.log(
+                f"{category}: {'consolidate' if decision.fire else 'wait'} - {decision.reason}"
+            )
+            if decision.fire:
+                plan = {"until": until, "decision": decision.to_dict()}
+                job.mkdir(parents=True, exist_ok=True)
+                atomic_write(job / "plan.json", json.dumps(plan, indent=2))
+                self._consolidate(category, trunk, sha, plan)
+        return decisions
+
+    # -- deciding ---------------------------------------------------------------------
+
+    def _attempts(self, category: str) -> list[AttemptRecord]:
+        with ExperienceStore(self.store_path) as store:
+            done = {e.id for e in store.episodes()}
+            return [
+                a
+                for a in store.attempts()
+                if a.episode_id in done and a.success is not None and a.subgoal.category == category
+            ]
+
+    def _served_meta(self, category: str) -> dict[str, Any] | None:
+        served = registry.latest(self.root, category)
+        rows = [r for r in registry.describe(self.root, category) if r["version"] == served]
+        return rows[0] if rows else None
+
+    def _new_attempts(self, category: str, meta: dict[str, Any] | None) -> list[AttemptRecord]:
+        """The category's attempts this store holds that the served adapter has not seen."""
+        attempts = self._attempts(category)
+        if meta is None or meta.get("store") != str(self.store_path.resolve()):
+            return attempts
+        return [a for a in attempts if a.id > int(meta.get("last_attempt_id", 0))]
+
+    def _decide(self, category: str) -> tuple[TriggerDecision, int]:
+        attempts = self._attempts(category)
+        until = max((a.id for a in attempts), default=0)
+        alpha = self.config.trigger.alpha
+        meta = self._served_meta(category)
+        if meta is None:
+            return enough_successes(category, [bool(a.success) for a in attempts], alpha), until
+        # Baseline: the category's outcomes up to the served version (kept in its metadata).
+        history = meta.get("history", {"failures": 0, "attempts": 0})
+        k, n = int(history["failures"]), int(history["attempts"])
+        baseline = [True] * k + [False] * (n - k)
+        recent = [not a.success for a in self._new_attempts(category, meta)]
+        return failure_jump(category, baseline, recent, alpha), until
+
+    def _record(self, decision: TriggerDecision) -> None:
+        line = json.dumps({"time": time.time(), **decision.to_dict()})
+        with open(self.home / "decisions.jsonl", "a") as f:
+            f.write(line + "\n")
+        if self._tb is not None:
+            self._tb.add_scalar(f"trigger/{decision.category}/z", decision.z, self._tb_step)
+            self._tb_step += 1
+
+    # -- the trunk ------------------------------------------------------------------
+
+    def _trunk(self) -> tuple[FastPolicy | None, str]:
+        folder = self.root / "trunk"
+        if (folder / "trunk.json").exists():
+            trunk, meta = load_trunk(folder)
+            return trunk, meta["trunk_sha256"]
+        try:
+            data = load_transitions([self.store_path], max_transitions=self.config.max_transitions)
+        except NoTrainingDataError as err:
+            self.log(f"no trunk yet and nothing to train it on: {err}")
+            return None, ""
+        self.log(f"training the trunk by BC on {len(data)} verified steps")
+        table = torch.from_numpy(self.embedder.embed(data.texts)).to(self.device)
+        policy = FastPolicy().to(self.device)
+        train_bc(lambda r, t, s: policy(r, t, s), list(policy.parameters()), data, table,
+                 self.config.trunk, self.device, autocast=self.device.type == "cuda")  # fmt: skip
+        policy = policy.cpu().eval()
+        sha = save_trunk(policy, folder, {"data_sha256": data.digest(), "transitions": len(data)})
+        for p in policy.parameters():
+            p.requires_grad_(False)
+        return policy, sha
+
+    # -- consolidating one category -------------------------------------------------
+
+    def _consolidate(self, category: str, trunk: FastPolicy, sha: str, plan: dict) -> None:
+        cfg, device, until = self.config, self.device, int(plan["until"])
+        job = self.home / "jobs" / category
+        started = time.perf_counter()
+        try:
+            everything = load_transitions(
+                [self.store_path],
+                max_transitions=cfg.max_transitions,
+                keep=lambda a: bool(a.success) and a.id <= until,
+            )
+        except NoTrainingDataError as err:
+            self.log(f"{category}: {err}")
+            shutil.rmtree(job, ignore_errors=True)
+            return
+        mine_all = everything.subset(everything.categories == category)
+        if len(mine_all) == 0:
+            self.log(f"{category}: no verified steps yet")
+            shutil.rmtree(job, ignore_errors=True)
+            return
+        train, val = mine_all.split(cfg.validate_every)
+        table = torch.from_numpy(self.embedder.embed(everything.texts)).to(device)
+        model = with_adapters(_copy(trunk), CATEGORIES).to(device).eval()
+        parent = registry.latest(self.root, category)
+        if parent is not None:
+            load_adapter(model.cpu(), category, registry.served_folder(self.root, category), sha)
+            model.to(device)
+        model.set_adapter(category)
+
+        # What to learn: top-PW verified attempts, and failure-correction pairs.
+        pw = self._score(category, model, train, everything, table)
+        keep = pw.selected(cfg.pw.select) if cfg.select_by_pw else pw.attempts
+        selected = train.subset(np.isin(train.attempts, keep))
+        pairs = [
+            (p.corrected.id, p.failed.id)
+            for p in mine_pairs(self.store_path, category)
+            if p.failed.id <= until and p.corrected.id <= until
+        ]
+        ids = {k for pair in pairs for k in pair}
+        pair_data = (
+            load_transitions([self.store_path], keep=lambda a: a.id in ids) if pairs else None
+        )
+        pair_table = None
+        if pair_data is not None:
+            pair_table = torch.from_numpy(self.embedder.embed(pair_data.texts)).to(device)
+
+        before = self._val(model, category, val, table)
+        tb_tag = f"{category}/v{(parent or 0) + 1}"
+
+        def on_update(done: int, total: int, losses: dict[str, float]) -> None:
+            if self._tb is not None:
+                for name, value in losses.items():
+                    self._tb.add_scalar(f"loss/{tb_tag}/{name}", value, done)
+
+        result = train_category(
+            model, category, selected, table, pairs, pair_data, pair_table, cfg.trainer,
+            device, job / "checkpoint", on_update,
+        )  # fmt: skip
+        after = self._val(model, category, val, table)
+        if self._tb is not None:
+            for name, values in {**pw.components, "pw": pw.pw}.items():
+                self._tb.add_histogram(f"pw/{tb_tag}/{name}", values, 0)
+            self._tb.flush()
+        meta = {
+            "trainer": "bc" if cfg.trainer.bc_only or not pairs else "bc+dpo",
+            "data_sha256": selected.digest(),
+            "transitions": len(selected),
+            "attempts_selected": len(keep),
+            "attempts_scored": len(pw.attempts),
+            "pairs": len(pairs),
+            "pw": pw.stats(),
+            "pw_per_skill": pw.per_skill(),
+            "losses": result.to_dict(),
+            "evaluation": {"val_accuracy_before": before, "val_accuracy_after": after},
+            "store": str(self.store_path.resolve()),
+            "last_attempt_id": until,
+            "history": self._history(category, until),
+            "trigger": plan.get("decision"),
+            "config": asdict(cfg.trainer),
+            "seconds": time.perf_counter() - started,
+        }
+        version = registry.publish(model.cpu(), category, self.root, sha, meta)
+        shutil.rmtree(job, ignore_errors=True)
+        self.log(
+            f"{category}: published v{version} ({len(selected)} steps from {len(keep)} attempts,"
+            f" {len(pairs)} pairs; held-out action accuracy {_pct(before)} -> {_pct(after)})"
+        )
+
+    def _history(self, category: str, until: int) -> dict[str, int]:
+        """Failures and attempts of the category up to ``until``, added to the served history."""
+        meta = self._served_meta(category)
+        old = (meta or {}).get("history", {"failures": 0, "attempts": 0})
+        new = [a for a in self._new_attempts(category, meta) if a.id <= until]
+        return {
+            "failures": int(old["failures"]) + sum(not a.success for a in new),
+            "attempts": int(old["attempts"]) + len(new),
+        }
+
+    def _score(self, category, model, train, everything, table):
+        with ExperienceStore(self.store_path) as store:
+            costs = store.attempt_costs()
+            attempts = store.attempts()
+        slow: dict[str, list[tuple[float, float]]] = {}
+        tally: dict[str, list[int]] = {}
+        for a in attempts:
+            if a.subgoal.category != category or a.success is None:
+                continue
+            skill = f"{a.subgoal.skill} {a.subgoal.target}"
+            row = tally.setdefault(skill, [0, 0])
+            row[0] += int(bool(a.success))
+            row[1] += 1
+            if a.tier == "slow":
+                slow.setdefault(skill, []).append(costs.get(a.id, (0.0, 0.0)))
+        skill_cost = {
+            s: (float(np.mean([c[0] for c in v])), float(np.mean([c[1] for c in v])), len(v))
+            for s, v in slow.items()
+        }
+        skill_success = {s: (v[0], v[1]) for s, v in tally.items()}
+        others = everything.subset(everything.categories != category)
+        centroids = []
+        trunk_model = model.base_model.model
+        with torch.no_grad(), model.disable_adapter():
+            for other in sorted(set(others.categories)):
+                part = others.subset(others.categories == other)
+                idx = np.random.default_rng(0).choice(len(part), min(2048, len(part)), False)
+                sample = part.subset(np.sort(idx))
+                feats = _features(trunk_model, sample, table, self.device)
+                centroids.append(feats.mean(axis=0))
+
+        def trunk_features(r, t, s):
+            with model.disable_adapter():
+                return trunk_model.features(r, t, s)
+
+        return score(
+            train, table, skill_cost, skill_success, lambda r, t, s: model(r, t, s),
+            trunk_features, np.array(centroids), self.config.pw, self.device,
+        )  # fmt: skip
+
+    def _val(self, model, category: str, val: Transitions, table) -> float | None:
+        if len(val) == 0:
+            return None
+        model.set_adapter(category)
+        return evaluate_accuracy(lambda r, t, s: model(r, t, s), val, table, self.device)
+
+
+@torch.no_grad()
+def _features(policy: FastPolicy, data: Transitions, table, device) -> np.ndarray:
+    from consolidation.bc import batch_tensors
+
+    out = []
+    for start in range(0, len(data), 1024):
+        idx = np.arange(start, min(start + 1024, len(data)))
+        rgb, text, state, _, _ = batch_tensors(data, idx, table, device)
+        out.append(policy.features(rgb, text, state).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, policy.config.hidden))
+
+
+def _copy(trunk: FastPolicy) -> FastPolicy:
+    fresh = FastPolicy(trunk.config)
+    fresh.load_state_dict(trunk.state_dict())
+    for p in fresh.parameters():
+        p.requires_grad_(False)
+    return fresh.eval()
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"

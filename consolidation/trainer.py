@@ -1,0 +1,207 @@
+"""Consolidation training of one category's adapter: behaviour cloning on selected verified
+steps plus a DPO-style preference term on failure-correction pairs.
+
+The preference term compares whole attempts: for a pair (verified correction
+w, failed attempt l) with per-step mean log-likelihoods under the adapter
+(log pi) and under the frozen trunk with the adapter disabled (log ref),
+
+    L_pref = -log sigmoid(beta * ((log pi(w) - log ref(w)) - (log pi(l) - log ref(l))))
+
+and the loss is L_bc + weight * L_pref (``bc_only`` drops the second term).
+Only the category's LoRA weights get gradients. The loop is stateless in its
+randomness (batch order and pair samples derive from (seed, update)), so a
+checkpoint (adapter weights, optimizer, update index) resumes it exactly.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save
+
+from agent.atomic import atomic_write, atomic_write_bytes
+from consolidation.bc import BCConfig, batch_tensors, bc_loss
+from consolidation.dataset import Transitions
+
+
+@dataclass
+class TrainerConfig:
+    bc: BCConfig = field(default_factory=lambda: BCConfig(epochs=2.0, lr=2e-3))
+    dpo_weight: float = 0.5
+    """Weight of the preference term."""
+    dpo_beta: float = 0.1
+    bc_only: bool = False
+    """Behaviour cloning alone (the comparison variant)."""
+    pairs_per_update: int = 8
+    steps_per_side: int = 32
+    """Steps sampled from each attempt of a pair to estimate its mean log-likelihood."""
+    checkpoint_every: int = 25
+    """Updates between resumable checkpoints."""
+
+
+@dataclass
+class TrainResult:
+    updates: int
+    resumed_from: int
+    bc_losses: list[float]
+    pref_losses: list[float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _lora_params(model: Any, category: str) -> dict[str, torch.nn.Parameter]:
+    return {n: p for n, p in model.named_parameters() if "lora_" in n and f".{category}." in n}
+
+
+def _mean_logp(
+    model: Any, data: Transitions, idx: np.ndarray, table: torch.Tensor, device: torch.device
+) -> torch.Tensor:
+    rgb, text, state, action, _ = batch_tensors(data, idx, table, device)
+    logits, _ = model(rgb, text, state)
+    return torch.log_softmax(logits.float(), -1).gather(1, action[:, None])[:, 0].mean()
+
+
+def train_category(
+    model: Any,
+    category: str,
+    data: Transitions,
+    table: torch.Tensor,
+    pairs: list[tuple[int, int]],
+    pair_data: Transitions | None,
+    pair_table: torch.Tensor | None = None,
+    config: TrainerConfig | None = None,
+    device: torch.device | None = None,
+    checkpoint: Path | None = None,
+    on_update: Callable[[int, int, dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Train ``category``'s adapter in ``model`` (a peft model over the frozen trunk).
+
+    ``pairs``: (corrected attempt key, failed attempt key), both with steps in
+    ``pair_data``, whose texts are embedded in ``pair_table`` (default ``table``).
+    ``checkpoint``: a folder to save to every few updates and to resume from
+    when it holds a job for the same data and config.
+    """
+    cfg = config or TrainerConfig()
+    device = device or torch.device("cpu")
+    model.set_adapter(category)
+    params = _lora_params(model, category)
+    for name, p in model.named_parameters():
+        p.requires_grad_(name in params)
+    opt = torch.optim.AdamW(params.values(), lr=cfg.bc.lr, weight_decay=cfg.bc.weight_decay)
+    per_epoch = max(1, -(-len(data) // cfg.bc.batch_size))
+    total = max(1, round(cfg.bc.epochs * per_epoch))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda u: 0.5 * (1 + np.cos(np.pi * min(u, total) / total))
+    )
+    use_pairs = bool(pairs) and pair_data is not None and not cfg.bc_only
+    steps_of: dict[int, np.ndarray] = {}
+    if use_pairs:
+        assert pair_data is not None
+        for key in {k for pair in pairs for k in pair}:
+            steps_of[key] = np.flatnonzero(pair_data.attempts == key)
+        pairs = [(w, lo) for w, lo in pairs if len(steps_of[w]) and len(steps_of[lo])]
+        use_pairs = bool(pairs)
+    job = {
+        "category": category,
+        "data_sha256": data.digest(),
+        "pairs": len(pairs),
+        "config": asdict(cfg),
+        "total": total,
+    }
+    start = _resume(checkpoint, job, model, params, opt) if checkpoint else 0
+    for _ in range(start):
+        sched.step()
+    bc_losses, pref_losses, chunk_bc, chunk_pref = [], [], [], []
+    model.train()
+    for update in range(start, total):
+        epoch, pos = divmod(update, per_epoch)
+        order = np.random.default_rng([cfg.bc.seed, epoch]).permutation(len(data))
+        idx = np.sort(order[pos * cfg.bc.batch_size : (pos + 1) * cfg.bc.batch_size])
+        loss, _ = bc_loss(
+            lambda r, t, s: model(r, t, s),
+            batch_tensors(data, idx, table, device),
+            cfg.bc.done_weight,
+        )
+        chunk_bc.append(float(loss.detach()))
+        if use_pairs:
+            assert pair_data is not None
+            ptable = pair_table if pair_table is not None else table
+            pref = _preference(model, pairs, steps_of, pair_data, ptable, cfg, device, update)
+            chunk_pref.append(float(pref.detach()))
+            loss = loss + cfg.dpo_weight * pref
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        done = update + 1
+        if on_update is not None:
+            on_update(
+                done,
+                total,
+                {"bc": chunk_bc[-1], **({"pref": chunk_pref[-1]} if chunk_pref else {})},
+            )
+        if len(chunk_bc) == cfg.bc.log_every or done == total:
+            bc_losses.append(float(np.mean(chunk_bc)))
+            if chunk_pref:
+                pref_losses.append(float(np.mean(chunk_pref)))
+            chunk_bc, chunk_pref = [], []
+        if checkpoint is not None and (done % cfg.checkpoint_every == 0 or done == total):
+            _save(checkpoint, job, done, params, opt)
+    model.eval()
+    for p in params.values():
+        p.requires_grad_(False)
+    return TrainResult(total, start, bc_losses, pref_losses)
+
+
+def _preference(model, pairs, steps_of, data, table, cfg, device, update) -> torch.Tensor:
+    rng = np.random.default_rng([cfg.bc.seed, 1, update])
+    chosen = rng.choice(len(pairs), size=min(cfg.pairs_per_update, len(pairs)), replace=False)
+    losses = []
+    for i in chosen:
+        margins = []
+        for key in pairs[i]:
+            steps = steps_of[key]
+            idx = np.sort(
+                rng.choice(steps, size=min(cfg.steps_per_side, len(steps)), replace=False)
+            )
+            policy = _mean_logp(model, data, idx, table, device)
+            with torch.no_grad(), model.disable_adapter():
+                ref = _mean_logp(model, data, idx, table, device)
+            margins.append(policy - ref)
+        losses.append(-F.logsigmoid(cfg.dpo_beta * (margins[0] - margins[1])))
+    return torch.stack(losses).mean()
+
+
+def _save(folder: Path, job: dict, done: int, params: dict, opt: torch.optim.Optimizer) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = {n: p.detach().cpu().contiguous() for n, p in params.items()}
+    atomic_write_bytes(folder / "adapter.safetensors", save(weights))
+    buf = io.BytesIO()
+    torch.save(opt.state_dict(), buf)
+    atomic_write_bytes(folder / "optimizer.pt", buf.getvalue())
+    atomic_write(folder / "job.json", json.dumps({**job, "done": done}, indent=2))
+
+
+def _resume(folder: Path, job: dict, model, params: dict, opt: torch.optim.Optimizer) -> int:
+    """Restore a checkpoint of the same job; 0 (start over) when there is none."""
+    try:
+        saved = json.loads((folder / "job.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return 0
+    if {k: saved.get(k) for k in job} != json.loads(json.dumps(job)):
+        return 0  # another job (other data or config): start fresh
+    weights = load_file(str(folder / "adapter.safetensors"))
+    with torch.no_grad():
+        for name, p in params.items():
+            p.copy_(weights[name].to(p.device))
+    opt.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=True))
+    return int(saved["done"])

@@ -1,0 +1,91 @@
+"""Scale-free self-triggered consolidation: per category, decide from statistics alone.
+
+- A category **with** an adapter: a one-sided two-proportion z-test of its
+  recent failure rate (attempts since its adapter was consolidated) against its
+  own historical baseline (attempts before that). Fires when the recent rate is
+  significantly higher at level ``alpha``.
+- A category **without** an adapter: a one-sided z-test that its verified
+  success rate exceeds one half (successes outweigh failures) at level
+  ``alpha``: enough consistent experience to learn from.
+
+No count or rate threshold specific to a task appears: only the significance
+level, so the same setting works at any volume of experience.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class TriggerConfig:
+    alpha: float = 1e-4
+    """Significance level of both tests."""
+
+
+@dataclass(frozen=True)
+class TriggerDecision:
+    category: str
+    fire: bool
+    test: str
+    """``failure_jump`` (adapter served) or ``enough_successes`` (no adapter yet)."""
+    z: float
+    p_value: float
+    n_recent: int
+    n_baseline: int
+    rate_recent: float
+    rate_baseline: float
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _upper_tail(z: float) -> float:
+    """P(Z >= z) for a standard normal."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def failure_jump(
+    category: str, baseline: Sequence[bool], recent: Sequence[bool], alpha: float
+) -> TriggerDecision:
+    """``baseline``/``recent``: failure flags (True = the attempt failed verification)."""
+    n1, n0 = len(recent), len(baseline)
+    if n1 == 0 or n0 == 0:
+        return TriggerDecision(
+            category, False, "failure_jump", 0.0, 1.0, n1, n0,
+            sum(recent) / n1 if n1 else 0.0, sum(baseline) / n0 if n0 else 0.0,
+            "no recent outcomes yet" if n1 == 0 else "no baseline outcomes yet",
+        )  # fmt: skip
+    p1, p0 = sum(recent) / n1, sum(baseline) / n0
+    pooled = (sum(recent) + sum(baseline)) / (n1 + n0)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
+    z = (p1 - p0) / se if se > 0 else 0.0
+    p = _upper_tail(z)
+    fire = p < alpha
+    why = (
+        f"recent failure rate {p1:.2f} (n={n1}) vs baseline {p0:.2f} (n={n0}): "
+        f"z={z:.2f}, p={p:.2g} {'<' if fire else '>='} alpha={alpha}"
+    )
+    return TriggerDecision(category, fire, "failure_jump", z, p, n1, n0, p1, p0, why)
+
+
+def enough_successes(category: str, outcomes: Sequence[bool], alpha: float) -> TriggerDecision:
+    """``outcomes``: success flags of the category's verified-or-failed attempts."""
+    n = len(outcomes)
+    if n == 0:
+        return TriggerDecision(
+            category, False, "enough_successes", 0.0, 1.0, 0, 0, 0.0, 0.0, "no attempts yet"
+        )
+    rate = sum(outcomes) / n
+    z = (rate - 0.5) / math.sqrt(0.25 / n)
+    p = _upper_tail(z)
+    fire = p < alpha
+    why = (
+        f"success rate {rate:.2f} over {n} attempts vs 0.5: z={z:.2f}, p={p:.2g} "
+        f"{'<' if fire else '>='} alpha={alpha}"
+    )
+    return TriggerDecision(category, fire, "enough_successes", z, p, n, 0, rate, 0.5, why)
