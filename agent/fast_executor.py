@@ -126,12 +126,13 @@ class FastExecutor:
         return changed
 
     def _trained(self) -> set[str]:
-        """Categories `peam train-fast` wrote an adapter for (all, if train.json is absent)."""
+        """Categories `peam train-fast` wrote an adapter for (none known without train.json:
+        then only a category folder that exists is expected to load)."""
         try:
             report = json.loads((self.folder / "train.json").read_text())
             return {c for c, row in report["adapters"].items() if "skipped" not in row}
         except (OSError, ValueError, KeyError):
-            return set(CATEGORIES)
+            return set()
 
     # -- routing ---------------------------------------------------------------------
 

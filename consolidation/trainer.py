@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -100,7 +101,7 @@ def train_category(
     per_epoch = max(1, -(-len(data) // cfg.bc.batch_size))
     total = max(1, round(cfg.bc.epochs * per_epoch))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda u: 0.5 * (1 + np.cos(np.pi * min(u, total) / total))
+        opt, lambda u: 0.5 * (1.0 + math.cos(math.pi * min(u, total) / total))
     )
     use_pairs = bool(pairs) and pair_data is not None and not cfg.bc_only
     steps_of: dict[int, np.ndarray] = {}

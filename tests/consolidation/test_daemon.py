@@ -1,0 +1,127 @@
+"""`peam consolidate`: trigger -> train -> publish, isolation across categories, kill -9 resume."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.atomic import atomic_write
+from agent.fast_executor import FastConfig, FastExecutor
+from consolidation import registry
+from consolidation.bc import BCConfig
+from consolidation.daemon import ConsolidateConfig, Consolidator
+from consolidation.trainer import TrainerConfig
+from consolidation.trigger import TriggerConfig
+from memory.store import ExperienceStore
+from tests.conftest import HashEmbedder
+
+
+def _config(**trainer) -> ConsolidateConfig:
+    return ConsolidateConfig(
+        trigger=TriggerConfig(alpha=0.01),
+        trainer=TrainerConfig(bc=BCConfig(epochs=3.0, batch_size=32), **trainer),
+        trunk=BCConfig(epochs=3.0, batch_size=32),
+        device="cpu",
+    )
+
+
+@pytest.fixture
+def run(slow_store, tmp_path) -> Path:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    shutil.copy(slow_store, folder / "store.sqlite")
+    return folder
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+def test_first_pass_trains_the_trunk_and_publishes_categories_with_enough_successes(run):
+    lines: list[str] = []
+    daemon = Consolidator(run, _config(), embedder=HashEmbedder(), log=lines.append)
+    decisions = {d.category: d for d in daemon.run_once()}
+    assert (run / "trunk" / "trunk.safetensors").exists()
+    assert decisions["craft"].fire and decisions["gather"].fire
+    assert not decisions["combat"].fire and decisions["combat"].reason == "no attempts yet"
+    for category in ("craft", "gather"):
+        assert registry.latest(run, category) == 1
+        meta = registry.describe(run, category)[0]
+        assert meta["trainer"] == "bc" and meta["parent"] is None
+        assert set(meta["pw"]) == {"cost", "stability", "redundancy", "interference", "pw"}
+        assert meta["history"]["attempts"] > 0 and meta["last_attempt_id"] > 0
+    logged = [
+        json.loads(x) for x in (run / "consolidation" / "decisions.jsonl").read_text().splitlines()
+    ]
+    assert {(d["category"], d["fire"]) for d in logged} == {
+        ("craft", True),
+        ("gather", True),
+        ("combat", False),
+    }
+    assert all("z" in d and "p_value" in d for d in logged)
+    assert any((run / "consolidation" / "tb").iterdir())  # TensorBoard events
+    # Nothing new in the store: the next pass waits.
+    again = Consolidator(run, _config(), embedder=HashEmbedder(), log=lines.append).run_once()
+    assert not any(d.fire for d in again)
+    assert registry.versions(run, "craft") == [1]
+
+
+def test_consolidating_one_category_leaves_the_others_bit_identical(run):
+    daemon = Consolidator(run, _config(), embedder=HashEmbedder(), log=lambda _: None)
+    daemon.run_once()
+    gather_v1 = _files(registry.served_folder(run, "gather"))
+    with ExperienceStore(run / "store.sqlite") as store:
+        until = max(a.id for a in store.attempts())
+    job = run / "consolidation" / "jobs" / "craft"
+    job.mkdir(parents=True)
+    atomic_write(job / "plan.json", json.dumps({"until": until, "decision": None}))
+    daemon.run_once()  # resumes the planted craft job -> craft v2
+    assert registry.latest(run, "craft") == 2 and registry.latest(run, "gather") == 1
+    assert _files(registry.served_folder(run, "gather")) == gather_v1
+    fast = FastExecutor(FastConfig(dir=str(run), device="cpu"), HashEmbedder())
+    assert fast.versions == {"craft": 2, "gather": 1}
+
+
+def test_kill_9_mid_training_keeps_serving_and_the_restart_finishes(run):
+    Consolidator(run, _config(), embedder=HashEmbedder(), log=lambda _: None).run_once()
+    served = _files(registry.served_folder(run, "gather"))
+    with ExperienceStore(run / "store.sqlite") as store:
+        until = max(a.id for a in store.attempts())
+    job = run / "consolidation" / "jobs" / "gather"
+    job.mkdir(parents=True)
+    atomic_write(job / "plan.json", json.dumps({"until": until, "decision": None}))
+    cmd = [sys.executable, "-m", "agent.cli", "consolidate", "--run", str(run),
+           "--epochs", "400", "--device", "cpu"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    checkpoint = job / "checkpoint" / "job.json"
+    deadline = time.time() + 240
+    while not checkpoint.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert checkpoint.exists(), "no checkpoint was written"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = json.loads(checkpoint.read_text())["done"]
+    assert killed_at < json.loads(checkpoint.read_text())["total"]
+    # The previous version is still the served one, whole, and loads.
+    assert registry.latest(run, "gather") == 1
+    assert _files(registry.served_folder(run, "gather")) == served
+    fast = FastExecutor(FastConfig(dir=str(run), device="cpu"), HashEmbedder())
+    assert "gather" in fast.available and fast.versions["gather"] == 1
+    # The restart resumes the same job from its checkpoint and publishes it.
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "resuming the interrupted job" in done.stdout
+    assert registry.latest(run, "gather") == 2
+    meta = registry.describe(run, "gather")[1]
+    assert meta["losses"]["resumed_from"] >= killed_at > 0
+    assert not job.exists()
