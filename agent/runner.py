@@ -32,11 +32,6 @@ class Executor(Protocol):
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision: ...
 
 
-def _progress(info: dict[str, Any]) -> tuple[Any, ...]:
-    """What a subgoal can change: held items and kills."""
-    return (tuple(sorted(info["inventory"].items())), tuple(sorted(info["kills"].items())))
-
-
 class FastTier(Executor, Protocol):
     """The fast tier: also says which subgoals it covers (those whose category has an adapter)."""
 
@@ -87,9 +82,9 @@ class RunnerConfig:
     guard: bool = True
     """During fast-tier attempts the slow tier's reflexes act first (survival, missing
     items, a station out of view); false: the policy alone decides every step."""
-    stall_steps: int = 150
-    """A fast-tier attempt gives up after this many steps without progress (inventory
-    or kills unchanged), so the planner can correct it."""
+    stall_steps: int = 60
+    """A fast-tier attempt gives up after this many steps without progress on its own
+    verifier's counter, so the slow tier (or, without hand-off, the planner) corrects it."""
 
 
 @dataclass
@@ -229,7 +224,7 @@ class EpisodeRunner:
             if guard is not None:
                 self.executor.begin(subgoal)
             failure: Failure | None = None
-            progress, stalled = _progress(info), 0
+            progress, stalled = verifier.value(info), 0
             for _ in range(cfg.subgoal_budget):
                 decision = guard(obs, info) if guard is not None else None
                 if decision is None:
@@ -250,7 +245,7 @@ class EpisodeRunner:
                 if success or terminated or truncated or verifier.check(info, baseline):
                     break
                 if tier == "fast":
-                    now = _progress(info)
+                    now = verifier.value(info)
                     stalled = 0 if now != progress else stalled + 1
                     progress = now
                     if stalled >= cfg.stall_steps:
