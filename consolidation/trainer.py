@@ -63,14 +63,6 @@ def _lora_params(model: Any, category: str) -> dict[str, torch.nn.Parameter]:
     return {n: p for n, p in model.named_parameters() if "lora_" in n and f".{category}." in n}
 
 
-def _mean_logp(
-    model: Any, data: Transitions, idx: np.ndarray, table: torch.Tensor, device: torch.device
-) -> torch.Tensor:
-    rgb, text, state, action, _ = batch_tensors(data, idx, table, device)
-    logits, _ = model(rgb, text, state)
-    return torch.log_softmax(logits.float(), -1).gather(1, action[:, None])[:, 0].mean()
-
-
 def train_category(
     model: Any,
     category: str,
@@ -164,22 +156,31 @@ def train_category(
 
 
 def _preference(model, pairs, steps_of, data, table, cfg, device, update) -> torch.Tensor:
+    """The DPO term over a sample of pairs, in one batched forward with and one without
+    the adapter (the reference)."""
     rng = np.random.default_rng([cfg.bc.seed, 1, update])
     chosen = rng.choice(len(pairs), size=min(cfg.pairs_per_update, len(pairs)), replace=False)
-    losses = []
-    for i in chosen:
-        margins = []
-        for key in pairs[i]:
+    idx, segment = [], []
+    for k, i in enumerate(chosen):
+        for side, key in enumerate(pairs[i]):
             steps = steps_of[key]
-            idx = np.sort(
-                rng.choice(steps, size=min(cfg.steps_per_side, len(steps)), replace=False)
-            )
-            policy = _mean_logp(model, data, idx, table, device)
-            with torch.no_grad(), model.disable_adapter():
-                ref = _mean_logp(model, data, idx, table, device)
-            margins.append(policy - ref)
-        losses.append(-F.logsigmoid(cfg.dpo_beta * (margins[0] - margins[1])))
-    return torch.stack(losses).mean()
+            pick = rng.choice(steps, size=min(cfg.steps_per_side, len(steps)), replace=False)
+            idx.append(np.sort(pick))
+            segment.append(np.full(len(pick), 2 * k + side))
+    flat, seg = np.concatenate(idx), torch.from_numpy(np.concatenate(segment)).to(device)
+    rgb, text, state, action, _ = batch_tensors(data, flat, table, device)
+
+    def mean_logp(logits: torch.Tensor) -> torch.Tensor:
+        lp = torch.log_softmax(logits.float(), -1).gather(1, action[:, None])[:, 0]
+        sums = torch.zeros(2 * len(chosen), device=device).index_add(0, seg, lp)
+        counts = torch.zeros(2 * len(chosen), device=device).index_add(0, seg, torch.ones_like(lp))
+        return sums / counts
+
+    policy = mean_logp(model(rgb, text, state)[0])
+    with torch.no_grad(), model.disable_adapter():
+        ref = mean_logp(model(rgb, text, state)[0])
+    margin = (policy - ref).view(-1, 2)  # columns: corrected (winner), failed (loser)
+    return -F.logsigmoid(cfg.dpo_beta * (margin[:, 0] - margin[:, 1])).mean()
 
 
 def _save(folder: Path, job: dict, done: int, params: dict, opt: torch.optim.Optimizer) -> None:
