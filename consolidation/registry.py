@@ -104,7 +104,7 @@ def describe(root: Path, category: str) -> list[dict[str, Any]]:
             meta = json.loads(meta_path.read_text())
         except (OSError, json.JSONDecodeError):
             meta = {"problem": f"{META} unreadable"}
-        out.append({"version": v, "served": v == served, **meta})
+        out.append({**meta, "version": v, "served": v == served})
     return out
 
 

@@ -125,3 +125,28 @@ def test_kill_9_mid_training_keeps_serving_and_the_restart_finishes(run):
     meta = registry.describe(run, "gather")[1]
     assert meta["losses"]["resumed_from"] >= killed_at > 0
     assert not job.exists()
+
+
+def test_peam_adapters_list_and_rollback(run, capsys):
+    from agent.cli import main
+
+    Consolidator(run, _config(), embedder=HashEmbedder(), log=lambda _: None).run_once()
+    model_dir = registry.served_folder(run, "craft")
+    shutil.copytree(model_dir, model_dir.with_name("v2"))
+    atomic_write(registry.category_dir(run, "craft") / "LATEST", "v2\n")
+    assert main(["adapters", "list", "--run", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "craft v1   trainer=bc" in out and "craft v2 *" in out and "combat: no versions" in out
+    assert main(["adapters", "rollback", "--run", str(run), "--category", "craft"]) == 0
+    assert "craft: now serving v1" in capsys.readouterr().out
+    assert registry.latest(run, "craft") == 1
+    assert main(["adapters", "rollback", "--run", str(run), "--category", "craft"]) == 2
+    assert "oldest version" in capsys.readouterr().err
+
+
+def test_watch_runs_passes_until_told_to_stop(run):
+    lines: list[str] = []
+    daemon = Consolidator(run, _config(), embedder=HashEmbedder(), log=lines.append)
+    daemon.watch(interval=0.01, rounds=2)
+    assert sum("craft: consolidate" in x for x in lines) == 1  # fired once, then quiet
+    assert sum("craft: wait" in x for x in lines) == 1
