@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     cons.add_argument("--alpha", type=float, default=None, help="trigger significance level")
     cons.add_argument("--bc-only", action="store_true", help="no preference (DPO) term")
     cons.add_argument("--no-pw", action="store_true", help="train on all verified steps")
+    cons.add_argument(
+        "--tiers", default="slow,fast", help="BC on verified attempts of these tiers (slow,fast)"
+    )
     cons.add_argument("--epochs", type=float, default=None, help="adapter epochs (default 2)")
     cons.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
 
@@ -197,7 +200,10 @@ def _cmd_train_fast(args: argparse.Namespace) -> int:
 def _cmd_consolidate(args: argparse.Namespace) -> int:
     from consolidation.daemon import ConsolidateConfig, Consolidator
 
-    cfg = ConsolidateConfig(device=args.device, select_by_pw=not args.no_pw)
+    tiers = tuple(t for t in args.tiers.split(",") if t)
+    if not tiers or set(tiers) - {"slow", "fast"}:
+        raise ConfigError(f"bad --tiers {args.tiers!r}; valid: slow, fast, or slow,fast")
+    cfg = ConsolidateConfig(device=args.device, select_by_pw=not args.no_pw, tiers=tiers)
     if args.alpha is not None:
         cfg.trigger.alpha = args.alpha
     if args.epochs is not None:

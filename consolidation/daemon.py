@@ -52,6 +52,8 @@ class ConsolidateConfig:
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     trunk: BCConfig = field(default_factory=lambda: BCConfig(epochs=4.0))
     """Behaviour cloning of the trunk when the run has none yet."""
+    tiers: tuple[str, ...] = ("slow", "fast")
+    """Whose verified attempts BC learns from (pairs always pair a failure with its fix)."""
     select_by_pw: bool = True
     """False: train on every verified step of the category (the no-PW variant)."""
     validate_every: int = 10
@@ -208,7 +210,7 @@ class Consolidator:
             everything = load_transitions(
                 [self.store_path],
                 max_transitions=cfg.max_transitions,
-                keep=lambda a: bool(a.success) and a.id <= until,
+                keep=lambda a: bool(a.success) and a.id <= until and a.tier in cfg.tiers,
             )
         except NoTrainingDataError as err:
             self.log(f"{category}: {err}")
