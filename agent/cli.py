@@ -78,20 +78,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     cons.add_argument("--run", required=True, help="run folder (its store.sqlite is read)")
     cons.add_argument(
+        "--config",
+        default="configs/consolidate/default.yaml",
+        help="consolidation config YAML (trigger, PW weights, trainer)",
+    )
+    cons.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. pw.redundancy=0 or trainer.dpo_beta=0.2",
+    )
+    cons.add_argument(
         "--out", default=None, help="trunk + adapter registry folder (default: the run folder)"
     )
-    cons.add_argument("--trunk-epochs", type=float, default=None, help="if no trunk yet (4)")
     cons.add_argument("--watch", action="store_true", help="keep following the store")
     cons.add_argument("--interval", type=float, default=30.0, help="seconds between passes")
     cons.add_argument("--rounds", type=int, default=None, help="with --watch: stop after N")
-    cons.add_argument("--alpha", type=float, default=None, help="trigger significance level")
-    cons.add_argument("--bc-only", action="store_true", help="no preference (DPO) term")
-    cons.add_argument("--no-pw", action="store_true", help="train on all verified steps")
-    cons.add_argument(
-        "--tiers", default="slow,fast", help="BC on verified attempts of these tiers (slow,fast)"
-    )
-    cons.add_argument("--epochs", type=float, default=None, help="adapter epochs (default 2)")
-    cons.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    cons.add_argument("--alpha", type=float, default=None, help="= --set trigger.alpha=X")
+    cons.add_argument("--bc-only", action="store_true", help="= --set trainer.bc_only=true")
+    cons.add_argument("--no-pw", action="store_true", help="= --set select_by_pw=false")
+    cons.add_argument("--tiers", default=None, help="= --set tiers=slow (or slow,fast)")
+    cons.add_argument("--epochs", type=float, default=None, help="= --set trainer.bc.epochs=X")
+    cons.add_argument("--trunk-epochs", type=float, default=None, help="= --set trunk.epochs=X")
+    cons.add_argument("--device", default=None, help="= --set device=cpu (auto: CUDA if present)")
 
     adapters = sub.add_parser("adapters", help="list or roll back published adapter versions")
     adapters.add_argument("action", choices=["list", "rollback"])
@@ -198,19 +208,23 @@ def _cmd_train_fast(args: argparse.Namespace) -> int:
 
 
 def _cmd_consolidate(args: argparse.Namespace) -> int:
+    from agent.config import load_dataclass
     from consolidation.daemon import ConsolidateConfig, Consolidator
 
-    tiers = tuple(t for t in args.tiers.split(",") if t)
-    if not tiers or set(tiers) - {"slow", "fast"}:
-        raise ConfigError(f"bad --tiers {args.tiers!r}; valid: slow, fast, or slow,fast")
-    cfg = ConsolidateConfig(device=args.device, select_by_pw=not args.no_pw, tiers=tiers)
-    if args.alpha is not None:
-        cfg.trigger.alpha = args.alpha
-    if args.epochs is not None:
-        cfg.trainer.bc.epochs = args.epochs
-    if args.trunk_epochs is not None:
-        cfg.trunk.epochs = args.trunk_epochs
-    cfg.trainer.bc_only = args.bc_only
+    overrides = list(args.set)
+    for flag, key in (
+        ("alpha", "trigger.alpha"), ("tiers", "tiers"), ("epochs", "trainer.bc.epochs"),
+        ("trunk_epochs", "trunk.epochs"), ("device", "device"),
+    ):  # fmt: skip
+        if getattr(args, flag) is not None:
+            overrides.append(f"{key}={getattr(args, flag)}")
+    if args.bc_only:
+        overrides.append("trainer.bc_only=true")
+    if args.no_pw:
+        overrides.append("select_by_pw=false")
+    cfg = load_dataclass(ConsolidateConfig, args.config, overrides, "configs/consolidate/")
+    if not cfg.tiers or set(cfg.tiers) - {"slow", "fast"}:
+        raise ConfigError(f"bad tiers {cfg.tiers!r}; valid: slow, fast, or slow,fast")
     out = Path(args.out) if args.out else None
     daemon = Consolidator(Path(args.run), cfg, out, log=lambda line: print(line, flush=True))
     if args.watch:

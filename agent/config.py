@@ -76,10 +76,10 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
             return bool(value)
         if hint in (int, float, str):
             return hint(value)
-        if origin is list:
+        if origin in (list, tuple):
             if isinstance(value, str):
                 value = [v for v in value.split(",") if v]
-            return list(value)
+            return origin(value)
     except (TypeError, ValueError):
         raise ConfigError(
             f"{key}: cannot read {value!r} as {getattr(hint, '__name__', hint)}"
@@ -120,11 +120,18 @@ def _set(data: dict[str, Any], dotted: str, value: str) -> None:
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
     """Read ``path`` (YAML) into a :class:`RunConfig`, then apply ``key.sub=value`` overrides."""
+    return load_dataclass(RunConfig, path, overrides, "configs/run/")
+
+
+def load_dataclass(
+    cls: type, path: str | Path | None, overrides: list[str] | None, presets: str
+) -> Any:
+    """Read ``path`` (YAML) into dataclass ``cls``, then apply ``key.sub=value`` overrides."""
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
         if not path.exists():
-            raise ConfigError(f"config file {path} not found; the presets are in configs/run/")
+            raise ConfigError(f"config file {path} not found; the presets are in {presets}")
         data = yaml.safe_load(path.read_text()) or {}
     for item in overrides or []:
         if "=" not in item:
@@ -133,7 +140,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
             )
         key, value = item.split("=", 1)
         _set(data, key.strip(), value)
-    return _build(RunConfig, data)
+    return _build(cls, data)
 
 
 def to_dict(config: RunConfig) -> dict[str, Any]:

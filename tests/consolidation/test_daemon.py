@@ -150,3 +150,14 @@ def test_watch_runs_passes_until_told_to_stop(run):
     daemon.watch(interval=0.01, rounds=2)
     assert sum("craft: consolidate" in x for x in lines) == 1  # fired once, then quiet
     assert sum("craft: wait" in x for x in lines) == 1
+
+
+def test_consolidate_config_keys_are_checked(run, capsys):
+    from agent.cli import main
+
+    assert main(["consolidate", "--run", str(run), "--set", "pw.novelty=1"]) == 2
+    assert "unknown config key 'pw.novelty'; valid keys: pw.cost" in capsys.readouterr().err
+    assert main(["consolidate", "--run", str(run), "--tiers", "medium"]) == 2
+    assert "bad tiers" in capsys.readouterr().err
+    assert main(["consolidate", "--run", str(run.parent / "missing")]) == 2
+    assert "no experience store" in capsys.readouterr().err
