@@ -1,4 +1,4 @@
-"""The `peam` command line: `peam run`, `peam train-fast`, `peam tasks`."""
+"""The `peam` command line: run, train-fast, consolidate, adapters, compare, tasks."""
 
 from __future__ import annotations
 
@@ -110,6 +110,19 @@ def _parser() -> argparse.ArgumentParser:
     adapters.add_argument(
         "--to", type=int, default=None, help="rollback: version (default: previous)"
     )
+
+    comp = sub.add_parser(
+        "compare",
+        help="build every agent's memory from one run, evaluate all on held-out seeds, report",
+    )
+    comp.add_argument("--config", default="configs/compare/default.yaml", help="compare YAML")
+    comp.add_argument("--out", default=None, help="output folder (default runs/<config name>)")
+    comp.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override a key, e.g. seeds=1000-1004 or workers=1",
+    )  # fmt: skip
+    comp.add_argument("--overwrite", action="store_true", help="delete an existing --out first")
+    comp.add_argument("--report-only", action="store_true", help="rewrite the report from --out")
 
     tasks = sub.add_parser("tasks", help="list the task suite")
     tasks.add_argument("--file", default=DEFAULT_TASKS_FILE, help="task suite YAML")
@@ -237,6 +250,27 @@ def _cmd_consolidate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import shutil
+
+    from agent.compare import compare, load_compare
+    from agent.report import write_report
+
+    cfg, specs = load_compare(args.config, list(args.set))
+    out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
+    if args.report_only:
+        print(f"wrote {write_report(out, specs, cfg)}")
+        return 0
+    if args.overwrite and out.exists():
+        shutil.rmtree(out)
+    elif out.exists():
+        print(f"peam: {out} exists: finished builds and episodes are kept, the rest is played",
+              file=sys.stderr)  # fmt: skip
+    compare(cfg, specs, out, log=lambda line: print(line, flush=True))
+    print(f"report: {out / 'report.md'}")
+    return 0
+
+
 def _cmd_adapters(args: argparse.Namespace) -> int:
     from consolidation import registry
 
@@ -270,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_tasks(args)
         if args.command == "consolidate":
             return _cmd_consolidate(args)
+        if args.command == "compare":
+            return _cmd_compare(args)
         if args.command == "adapters":
             return _cmd_adapters(args)
         if args.command == "train-fast":

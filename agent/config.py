@@ -39,6 +39,9 @@ class RunConfig:
     """Height and width of the rgb observation."""
     video: bool = False
     """Write a GIF per episode under videos/."""
+    retrieval: str = ""
+    """Folder of a retrieval memory (``memory.retrieval``; `peam compare` builds one): its
+    nearest-neighbour agent takes the subgoals a fast tier would. Empty = none."""
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     controller: ControllerConfig = field(default_factory=ControllerConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)

@@ -49,6 +49,15 @@ class FastConfig:
     """Route subgoals whose category has no adapter through the learned gate."""
     gate_threshold: float = 0.5
     """Least gate probability for a gated subgoal to go to the fast tier."""
+    seed: int = 0
+    """Mixed into the action-sampling seed (which is per subgoal text): a retry of a trial
+    with another seed samples other actions."""
+
+
+def subgoal_rng(text: str, seed: int = 0) -> np.random.Generator:
+    """The sampling generator of one subgoal attempt (the same for the same text and seed)."""
+    crc = zlib.crc32(text.encode())
+    return np.random.default_rng(crc if seed == 0 else [seed, crc])
 
 
 class FastExecutor:
@@ -153,7 +162,7 @@ class FastExecutor:
             raise ValueError(f"no adapter covers {subgoal.text!r}; ask covers() first")
         self._subgoal, self._adapter = subgoal, adapter
         self._text = self.embedder.embed([subgoal.text])[0]
-        self._rng = np.random.default_rng(zlib.crc32(subgoal.text.encode()))
+        self._rng = subgoal_rng(subgoal.text, self.config.seed)
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
         if self._subgoal is None:

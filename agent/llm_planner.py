@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -58,6 +59,11 @@ class LLMConfig:
     """Cache file; empty = llm_cache.sqlite in the run folder."""
     recent_failures: int = 5
     """Failures of the episode shown in prompts."""
+    plan_memory: str = ""
+    """Folder of a plan memory (``memory.plans``; `peam compare` builds one): the plans of
+    the most similar past successful tasks go into the planning prompt. Empty = none."""
+    plan_examples: int = 3
+    """How many retrieved plans the prompt shows."""
 
 
 class MissingAPIKeyError(ValueError):
@@ -94,7 +100,7 @@ class LLMPlanner:
 
     name = "llm"
 
-    def __init__(self, config: LLMConfig, cache_path: str | None = None):
+    def __init__(self, config: LLMConfig, cache_path: str | None = None, plan_memory: Any = None):
         self.config = config
         key = api_key(config)
         # Our own bounded retries (below) so each one is counted; the client's are off.
@@ -109,6 +115,12 @@ class LLMPlanner:
         self._failures: deque[str] = deque(maxlen=config.recent_failures)
         self.examples: list[str] = []
         """Past successful plans to show the model (filled by plan retrieval)."""
+        if plan_memory is None and config.plan_memory:
+            from agent.text_embedding import SubgoalEmbedder
+            from memory.plans import PlanMemory
+
+            plan_memory = PlanMemory.load(Path(config.plan_memory), SubgoalEmbedder())
+        self.plan_memory = plan_memory
         self.last_call = CallStats()
 
     # -- the planner interface -----------------------------------------------------
@@ -117,6 +129,11 @@ class LLMPlanner:
         if task is not self._task:
             self._task = task
             self._failures.clear()
+            if self.plan_memory is not None:
+                from memory.plans import task_text
+
+                query = task_text(task.id, task.description)
+                self.examples = self.plan_memory.examples(query, self.config.plan_examples)
         messages = plan_messages(task, view, self._vocabulary, list(self._failures), self.examples)
         return self._ask(messages, lambda: self._fallback.plan(task, view))
 

@@ -88,6 +88,10 @@ def _validate(config: RunConfig) -> None:
         raise ConfigError(
             f"unknown runner.vector {config.runner.vector!r}; valid choices: sync, async"
         )
+    if config.retrieval and config.fast.dir:
+        raise ConfigError("set fast.dir or retrieval, not both: one memory takes the subgoals")
+    if config.retrieval and config.runner.envs > 1:
+        raise ConfigError("the retrieval agent plays one env at a time; set runner.envs=1")
     if config.planner == "llm":
         api_key(config.llm)  # refuse before anything is written
 
@@ -152,7 +156,7 @@ def execute(
     """Play every episode still to do, writing summary.json after each one."""
     cfg = plan.config
     planner = make_planner(cfg, plan.out)
-    fast = FastExecutor(cfg.fast) if cfg.fast.dir else None
+    fast = make_fast(cfg)
 
     def write_summary() -> dict[str, Any]:
         summary = summarize(plan.store, plan.run_id, plan.tasks)
@@ -213,6 +217,19 @@ def execute(
     if close is not None:
         close()
     return summary
+
+
+def make_fast(cfg: RunConfig) -> Any:
+    """The executor that takes subgoals before the slow tier: fast tier, retrieval agent, none."""
+    if cfg.fast.dir:
+        return FastExecutor(cfg.fast)
+    if cfg.retrieval:
+        from agent.retrieval_executor import RetrievalExecutor
+        from agent.text_embedding import SubgoalEmbedder
+        from memory.retrieval import RetrievalMemory
+
+        return RetrievalExecutor(RetrievalMemory.load(Path(cfg.retrieval)), SubgoalEmbedder())
+    return None
 
 
 def make_planner(cfg: RunConfig, out: Path) -> Planner:

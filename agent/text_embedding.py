@@ -34,6 +34,9 @@ class SubgoalEmbedder:
         if self._model is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder; never the hub
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # no "Loading weights" bar in every process
 
             path = model_dir()
             if not (path / "model.safetensors").exists():

@@ -9,14 +9,13 @@ resets (``reset_mask``), slow-tier decisions (per slot), fast-tier decisions
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import gymnasium
 import numpy as np
 
-from agent.fast_executor import FastExecutor
+from agent.fast_executor import FastExecutor, subgoal_rng
 from agent.runner import Act, Episode, EpisodeResult, EpisodeRunner, Reset, Step
 from envs.tasks import Task
 
@@ -111,17 +110,15 @@ class VectorRunner:
                 if isinstance(p, Act) and p.tier != "fast":
                     advance(i, p.executor.act(p.obs, p.info))
             if fast:
+                if self.fast is None:
+                    raise RuntimeError("fast-tier requests need VectorRunner(fast=FastExecutor)")
                 for i in fast:
                     if attempt_of[i] != pending[i].attempt_id:
                         attempt_of[i] = pending[i].attempt_id
-                        rngs[i] = np.random.default_rng(
-                            zlib.crc32(pending[i].subgoal.text.encode())
-                        )
+                        rngs[i] = subgoal_rng(pending[i].subgoal.text, self.fast.config.seed)
                 batch = {
                     k: np.stack([pending[i].obs[k] for i in fast]) for k in pending[fast[0]].obs
                 }
-                if self.fast is None:
-                    raise RuntimeError("fast-tier requests need VectorRunner(fast=FastExecutor)")
                 actions = self.fast.act_batch(
                     batch,
                     [pending[i].subgoal for i in fast],

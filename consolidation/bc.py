@@ -76,11 +76,13 @@ def train_bc(
     device: torch.device | None = None,
     on_update: Callable[[int, int, float], None] | None = None,
     autocast: bool = False,
+    penalty: Callable[[], torch.Tensor] | None = None,
 ) -> BCResult:
     """Minimise the BC loss over ``params`` (the caller decides which weights train).
 
     ``text_table`` holds one embedding row per ``data.texts`` entry.
     ``on_update(done, total, loss)`` is called after every update (progress bars).
+    ``penalty()`` is added to every update's loss (e.g. EWC's quadratic anchor).
     """
     cfg = config or BCConfig()
     device = device or torch.device("cpu")
@@ -101,6 +103,8 @@ def train_bc(
         batch = batch_tensors(data, idx, text_table, device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             loss, _ = bc_loss(forward, batch, cfg.done_weight)
+        if penalty is not None:
+            loss = loss + penalty()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -38,7 +38,13 @@ from consolidation.bc import BCConfig, evaluate_accuracy, train_bc
 from consolidation.dataset import NoTrainingDataError, Transitions, load_transitions
 from consolidation.pairs import mine_pairs
 from consolidation.trainer import TrainerConfig, train_category
-from consolidation.trigger import TriggerConfig, TriggerDecision, enough_successes, failure_jump
+from consolidation.trigger import (
+    TriggerConfig,
+    TriggerDecision,
+    enough_successes,
+    failure_jump,
+    fixed_threshold,
+)
 from consolidation.worthiness import PWConfig, score
 from memory.store import AttemptRecord, ExperienceStore
 
@@ -160,6 +166,9 @@ class Consolidator:
         until = max((a.id for a in attempts), default=0)
         alpha = self.config.trigger.alpha
         meta = self._served_meta(category)
+        if self.config.trigger.kind == "fixed":
+            new = [bool(a.success) for a in self._new_attempts(category, meta)]
+            return fixed_threshold(category, new, meta is not None, self.config.trigger), until
         if meta is None:
             return enough_successes(category, [bool(a.success) for a in attempts], alpha), until
         # Baseline: the category's outcomes up to the served version (kept in its metadata).

@@ -24,6 +24,12 @@ from typing import Any
 class TriggerConfig:
     alpha: float = 1e-4
     """Significance level of both tests."""
+    kind: str = "scale_free"
+    """scale_free (the z-tests above) or fixed (the comparison variant: fixed thresholds)."""
+    min_attempts: int = 500
+    """fixed: attempts (new since the served adapter) needed before it may fire."""
+    max_failure_rate: float = 0.25
+    """fixed, adapter served: fire when the new attempts fail more often than this."""
 
 
 @dataclass(frozen=True)
@@ -89,3 +95,22 @@ def enough_successes(category: str, outcomes: Sequence[bool], alpha: float) -> T
         f"{'<' if fire else '>='} alpha={alpha}"
     )
     return TriggerDecision(category, fire, "enough_successes", z, p, n, 0, rate, 0.5, why)
+
+
+def fixed_threshold(
+    category: str, outcomes: Sequence[bool], served: bool, config: TriggerConfig
+) -> TriggerDecision:
+    """The fixed-threshold variant: a count and a rate, the same at every volume.
+
+    ``outcomes``: success flags of the attempts the served adapter has not seen
+    (all of them when none is served). Fires when there are ``min_attempts`` of
+    them and, with an adapter served, their failure rate exceeds ``max_failure_rate``.
+    """
+    n = len(outcomes)
+    rate = 1 - sum(outcomes) / n if n else 0.0
+    enough = n >= config.min_attempts
+    fire = enough and (not served or rate > config.max_failure_rate)
+    why = f"{n} new attempts (threshold {config.min_attempts}), failure rate {rate:.2f}" + (
+        f" (threshold {config.max_failure_rate})" if served else ""
+    )
+    return TriggerDecision(category, fire, "fixed_threshold", 0.0, 1.0, n, 0, rate, 0.0, why)

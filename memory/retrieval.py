@@ -70,7 +70,11 @@ class RetrievalMemory:
 
     def add(self, rgb: np.ndarray, state: np.ndarray, text: np.ndarray, actions: np.ndarray):
         """Grow the memory by these verified steps."""
-        keys = self.keys(rgb, state, text)
+        self.add_keys(self.keys(rgb, state, text), actions)
+
+    def add_keys(self, keys: np.ndarray, actions: np.ndarray) -> None:
+        """Grow the memory by precomputed keys (see :meth:`keys`) and their actions."""
+        keys = np.ascontiguousarray(keys, dtype=np.float32)
         if not self.index.is_trained:  # ivf: train its coarse quantiser on the first batch
             if len(keys) < self.config.ivf_lists:
                 raise ValueError(

@@ -437,6 +437,13 @@ class ExperienceStore:
             out[attempt_id] = (tokens, float((ended or started) - started))
         return out
 
+    def durations(self) -> dict[int, float]:
+        """Wall seconds of every finished episode (start to end, env and decisions together)."""
+        rows = self._db.execute(
+            "SELECT id, ended - started FROM episodes WHERE ended IS NOT NULL"
+        ).fetchall()
+        return {int(i): float(d) for i, d in rows}
+
     def attempts_by_tier(self) -> dict[int, dict[str, tuple[int, int]]]:
         """Episode id -> tier -> (attempts, verified attempts)."""
         rows = self._db.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from consolidation.trigger import TriggerConfig, enough_successes, failure_jump
+from consolidation.trigger import TriggerConfig, enough_successes, failure_jump, fixed_threshold
 
 ALPHA = TriggerConfig().alpha
 
@@ -59,3 +59,15 @@ def test_new_category_is_consolidated_once_successes_suffice(scale):
     assert enough_successes("combat", good, ALPHA).fire
     assert not enough_successes("combat", poor, ALPHA).fire
     assert not enough_successes("combat", good[:3], ALPHA).fire  # three are not evidence
+
+
+def test_fixed_threshold_variant_depends_on_volume_not_statistics():
+    cfg = TriggerConfig(kind="fixed", min_attempts=100, max_failure_rate=0.25)
+    # A category without an adapter: fires at the count, whatever the evidence.
+    assert not fixed_threshold("craft", [True] * 99, False, cfg).fire
+    assert fixed_threshold("craft", [True] * 60 + [False] * 40, False, cfg).fire
+    # With an adapter: count and failure rate both past their thresholds.
+    assert not fixed_threshold("craft", [True] * 80 + [False] * 20, True, cfg).fire
+    assert fixed_threshold("craft", [True] * 70 + [False] * 30, True, cfg).fire
+    # The same jump at x1 volume that the scale-free test fires on stays quiet below the count.
+    assert not fixed_threshold("craft", [False] * 50, True, cfg).fire
