@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m ruff check agent memory consolidation envs tests benchmarks
+	$(PY) -m ruff check agent memory consolidation envs tests benchmarks scripts
 	$(PY) -m pytest -q
 
 # Slow-tier episodes -> consolidation (trunk + PEAM's adapters) -> every agent compared.
@@ -25,8 +25,8 @@ demo: $(STAMP)
 	$(VENV)/bin/peam compare --config configs/compare/demo.yaml --out runs/demo --overwrite
 
 lint: $(STAMP)
-	$(PY) -m ruff check agent memory consolidation envs tests benchmarks
-	$(PY) -m ruff format --check agent memory consolidation envs tests benchmarks
+	$(PY) -m ruff check agent memory consolidation envs tests benchmarks scripts
+	$(PY) -m ruff format --check agent memory consolidation envs tests benchmarks scripts
 
 bench: $(STAMP)
 	$(PY) benchmarks/runtime_overhead.py

@@ -319,8 +319,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except Exception as err:
         from agent.run_folder import RunFolderError
+        from envs.minedojo_env import MineDojoUnavailable
 
-        if isinstance(err, RunFolderError):
+        if isinstance(err, RunFolderError | MineDojoUnavailable):
             print(f"peam: {err}", file=sys.stderr)
             return EXIT_USAGE
         raise

@@ -33,8 +33,14 @@ import yaml
 
 from agent.atomic import atomic_write
 from agent.config import ConfigError, RunConfig, _build, load_config, load_dataclass, parse_seeds
-from agent.controller import DeliberateController
-from agent.run_folder import RunPlan, execute, make_fast, make_planner, write_video
+from agent.run_folder import (
+    RunPlan,
+    execute,
+    make_controller,
+    make_fast,
+    make_planner,
+    write_video,
+)
 from agent.runner import EpisodeRunner
 from consolidation.continual import ORDER, split_by_category
 from consolidation.dataset import load_transitions
@@ -272,7 +278,7 @@ def _gif(run_cfg: RunConfig, task: Any, seed: int, folder: Path) -> None:
         runner = EpisodeRunner(
             env,
             make_planner(run_cfg, Path(tmp)),
-            DeliberateController(run_cfg.controller),
+            make_controller(run_cfg),
             store,
             run,
             run_cfg.backend,

@@ -29,7 +29,7 @@ def _rate(wins: int, n: int) -> dict[str, Any]:
 def agent_results(folder: Path, tasks: list, seeds: list[int]) -> dict[str, Any]:
     """Trial outcomes and costs of one agent, from its try stores."""
     won: dict[tuple[str, int], bool] = {(t.id, s): False for t in tasks for s in seeds}
-    steps = seconds = prompt = completion = episodes = fast = fast_ok = 0
+    steps = seconds = prompt = completion = episodes = fast = fast_ok = calls = 0
     for store_path in sorted(folder.glob("try*/store.sqlite")):
         with ExperienceStore(store_path) as store:
             tokens, times, tiers = (
@@ -37,6 +37,7 @@ def agent_results(folder: Path, tasks: list, seeds: list[int]) -> dict[str, Any]
                 store.durations(),
                 store.attempts_by_tier(),
             )
+            calls += len(store.planner_calls())
             for e in store.episodes():
                 if (e.task_id, e.seed) in won:
                     won[(e.task_id, e.seed)] |= bool(e.success)
@@ -67,6 +68,7 @@ def agent_results(folder: Path, tasks: list, seeds: list[int]) -> dict[str, Any]
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "tokens_per_episode": (prompt + completion) / episodes if episodes else 0.0,
+        "planner_calls_per_episode": calls / episodes if episodes else 0.0,
         "fast_attempts": fast,
         "fast_verified": fast_ok,
     }
@@ -171,16 +173,17 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {t} | " + " | ".join(row) + " |")
     lines += ["", "![success per task](success.png)", "", "## Cost", ""]
     lines.append(
-        "| agent | decisions/s (env included) | LLM tokens / episode | episodes played"
-        " | memory at the end | build s |"
+        "| agent | decisions/s (env included) | LLM tokens / episode | planner calls / episode"
+        " | episodes played | memory at the end | build s |"
     )
-    lines.append("| --- | --- | --- | --- | --- | --- |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- |")
     for n in names:
         a = agents[n]
         mem = _kb(a["memory_growth"][-1]["bytes"]) if a.get("memory_growth") else "-"
         build = f"{a['build_seconds']:.0f}" if "build_seconds" in a else "-"
         lines.append(
             f"| {n} | {a['decisions_per_s']:.0f} | {a['tokens_per_episode']:.0f} |"
+            f" {a['planner_calls_per_episode']:.2f} |"
             f" {a['episodes']} | {mem} | {build} |"
         )
     lines += ["", "![cost](cost.png) ![memory](memory.png)", "", "## Forgetting", ""]

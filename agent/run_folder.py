@@ -92,6 +92,12 @@ def _validate(config: RunConfig) -> None:
         raise ConfigError("set fast.dir or retrieval, not both: one memory takes the subgoals")
     if config.retrieval and config.runner.envs > 1:
         raise ConfigError("the retrieval agent plays one env at a time; set runner.envs=1")
+    if config.backend in ("minedojo", "peam/MineDojo-v0"):
+        if config.runner.envs > 1:
+            raise ConfigError("MineDojo runs one Minecraft per env; set runner.envs=1")
+        from envs.minedojo_env import check_available
+
+        check_available()  # refuse before anything is written, with the install steps
     if config.planner == "llm":
         api_key(config.llm)  # refuse before anything is written
 
@@ -170,7 +176,7 @@ def execute(
         return EpisodeRunner(
             env,
             planner,
-            DeliberateController(cfg.controller),
+            make_controller(cfg),
             plan.store,
             plan.run_id,
             cfg.backend,
@@ -217,6 +223,15 @@ def execute(
     if close is not None:
         close()
     return summary
+
+
+def make_controller(cfg: RunConfig) -> Any:
+    """The slow tier's controller for the backend (a fresh one per episode)."""
+    if cfg.backend in ("minedojo", "peam/MineDojo-v0"):
+        from agent.minedojo_controller import MineDojoController
+
+        return MineDojoController()
+    return DeliberateController(cfg.controller)
 
 
 def make_fast(cfg: RunConfig) -> Any:

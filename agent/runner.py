@@ -39,9 +39,10 @@ class FastTier(Executor, Protocol):
 
 
 class Reset(NamedTuple):
-    """Episode request: reset the env with ``seed``; answer ``(obs, info)``."""
+    """Episode request: reset the env with ``seed`` (and ``options``); answer ``(obs, info)``."""
 
     seed: int
+    options: dict[str, Any] | None = None
 
 
 class Act(NamedTuple):
@@ -157,7 +158,7 @@ class EpisodeRunner:
                 elif isinstance(request, Act):
                     answer = request.executor.act(request.obs, request.info)
                 else:
-                    answer = self.env.reset(seed=request.seed)
+                    answer = self.env.reset(seed=request.seed, options=request.options)
         except StopIteration as done:
             return done.value
 
@@ -175,7 +176,7 @@ class EpisodeRunner:
         tier's decisions batched into one forward.
         """
         cfg, store = self.config, self.store
-        obs, info = yield Reset(seed)
+        obs, info = yield Reset(seed, {"task": dict(task.env)} if task.env else None)
         frames = [obs["rgb"]] if record_video else []
         episode_id = store.begin_episode(
             self.run_id, task.id, task.category, seed, self.backend, obs["rgb"].shape
@@ -261,6 +262,8 @@ class EpisodeRunner:
             # ---- episode over? ---------------------------------------------------------
             if success or terminated or truncated:
                 outcome = "success" if success else ("died" if terminated else "time limit")
+                if not success and info.get("aborted"):  # the simulator died, not the player
+                    outcome = f"aborted: {info['aborted']}"
                 break
             if verified:
                 continue
@@ -286,6 +289,8 @@ class EpisodeRunner:
 
     @staticmethod
     def _why(terminated: bool, truncated: bool, budget: int, obs: Any, info: Any) -> Failure:
+        if info.get("aborted"):
+            return Failure("aborted", str(info["aborted"]), view(obs, info))
         if terminated:
             return Failure("died", "the player died", view(obs, info))
         if truncated:

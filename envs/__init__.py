@@ -7,12 +7,19 @@ from typing import Any
 import gymnasium
 
 #: Backend name -> registered Gymnasium id.
-BACKENDS: dict[str, str] = {"crafter": "peam/Crafter-v0"}
+BACKENDS: dict[str, str] = {"crafter": "peam/Crafter-v0", "minedojo": "peam/MineDojo-v0"}
 
 if "peam/Crafter-v0" not in gymnasium.registry:
     gymnasium.register(
         id="peam/Crafter-v0",
         entry_point="envs.crafter_env:CrafterEnv",
+        max_episode_steps=10000,
+    )
+
+if "peam/MineDojo-v0" not in gymnasium.registry:
+    gymnasium.register(  # minedojo itself is imported only when an episode starts
+        id="peam/MineDojo-v0",
+        entry_point="envs.minedojo_env:MineDojoEnv",
         max_episode_steps=10000,
     )
 
@@ -22,7 +29,7 @@ class UnknownBackendError(ValueError):
 
 
 def make(backend: str = "crafter", **kwargs: Any) -> gymnasium.Env:
-    """Build a backend by name (``crafter``) or Gymnasium id (``peam/Crafter-v0``).
+    """Build a backend by name (``crafter``, ``minedojo``) or Gymnasium id (``peam/Crafter-v0``).
 
     ``max_episode_steps=N`` sets the time limit (reported as truncation).
     """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,9 @@ class Task:
     verifier: Verifier
     budget: int
     description: str = ""
+    env: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    """Backend-specific episode spec passed to ``reset(options={"task": env})`` (MineDojo's
+    task id and kwargs); empty for Crafter."""
 
 
 class UnknownTaskError(ValueError):
@@ -50,6 +53,7 @@ def _parse(entry: dict[str, Any], source: str) -> Task:
         verifier=verifier,
         budget=int(entry["budget"]),
         description=str(entry.get("description", "")),
+        env=dict(entry.get("env") or {}),
     )
 
 

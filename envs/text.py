@@ -76,6 +76,8 @@ def _direction(dx: int, dy: int) -> str:
 
 def nearby(info: dict[str, Any], radius: int) -> dict[str, Sighting]:
     """Nearest notable material or creature of each kind within ``radius`` (Chebyshev)."""
+    if "nearby" in info:  # backends without a map report their own sightings (MineDojo)
+        return {k: s for k, s in info["nearby"].items() if s.distance <= radius}
     semantic = info.get("semantic")
     if semantic is None:
         return {}
