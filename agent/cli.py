@@ -47,6 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--video", action="store_true", help="write a GIF per episode")
     run.add_argument("--no-cache", action="store_true", help="bypass the LLM response cache")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--workers", type=int, default=None, help="episodes played at once by a worker pool"
+    )
+    run.add_argument(
+        "--ray-address",
+        default=None,
+        help="run the workers on Ray: 'local' (start one here), 'auto' or HOST:PORT",
+    )
 
     fast = sub.add_parser(
         "train-fast",
@@ -76,7 +84,10 @@ def _parser() -> argparse.ArgumentParser:
         "consolidate",
         help="decide per category (scale-free trigger), train and publish adapters from a run",
     )
-    cons.add_argument("--run", required=True, help="run folder (its store.sqlite is read)")
+    cons.add_argument(
+        "--run", "--from", dest="run", required=True,
+        help="run folder (its store.sqlite is read); under torchrun write --from",
+    )  # fmt: skip
     cons.add_argument(
         "--config",
         default="configs/consolidate/default.yaml",
@@ -118,9 +129,12 @@ def _parser() -> argparse.ArgumentParser:
     comp.add_argument("--config", default="configs/compare/default.yaml", help="compare YAML")
     comp.add_argument("--out", default=None, help="output folder (default runs/<config name>)")
     comp.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a key, e.g. seeds=1000-1004 or workers=1",
-    )  # fmt: skip
+    )
     comp.add_argument("--overwrite", action="store_true", help="delete an existing --out first")
     comp.add_argument("--report-only", action="store_true", help="rewrite the report from --out")
 
@@ -156,6 +170,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides.append("video=true")
     if args.no_cache:
         overrides.append("llm.cache=false")
+    if args.workers is not None:
+        overrides.append(f"workers={args.workers}")
+    if args.ray_address is not None:
+        overrides.append(f"ray_address={args.ray_address}")
     config = load_config(args.config, overrides)
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     if args.resume and overrides:
@@ -226,9 +244,12 @@ def _cmd_consolidate(args: argparse.Namespace) -> int:
 
     overrides = list(args.set)
     for flag, key in (
-        ("alpha", "trigger.alpha"), ("tiers", "tiers"), ("epochs", "trainer.bc.epochs"),
-        ("trunk_epochs", "trunk.epochs"), ("device", "device"),
-    ):  # fmt: skip
+        ("alpha", "trigger.alpha"),
+        ("tiers", "tiers"),
+        ("epochs", "trainer.bc.epochs"),
+        ("trunk_epochs", "trunk.epochs"),
+        ("device", "device"),
+    ):
         if getattr(args, flag) is not None:
             overrides.append(f"{key}={getattr(args, flag)}")
     if args.bc_only:
@@ -264,8 +285,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.overwrite and out.exists():
         shutil.rmtree(out)
     elif out.exists():
-        print(f"peam: {out} exists: finished builds and episodes are kept, the rest is played",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"peam: {out} exists: finished builds and episodes are kept, the rest is played",
+            file=sys.stderr,
+        )
     compare(cfg, specs, out, log=lambda line: print(line, flush=True))
     print(f"report: {out / 'report.md'}")
     return 0

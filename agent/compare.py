@@ -12,8 +12,8 @@ Layout of ``--out``::
 
 A trial is a (task, seed) pair; it is attempted up to ``attempts`` times (a new
 episode on the same world, another sampling seed for the fast tier) and succeeds
-when one attempt does. Agents that act deterministically (slow tier, retrieval
-vote) get one attempt: a retry would replay the same episode.
+when one attempt does. Agents that act deterministically (slow tier, majority
+retrieval vote) get one attempt: a retry would replay the same episode.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def run_config(cfg: CompareConfig, spec: AgentSpec, memory: Path) -> RunConfig:
     if spec.kind == "peam":
         overrides.append(f"fast.dir={memory}")
     elif spec.kind == "retrieval":
-        overrides += [f"retrieval={memory}", f"llm.plan_memory={memory / 'plans'}"]
+        overrides += [f"retrieval.dir={memory}", f"llm.plan_memory={memory / 'plans'}"]
     return load_config(None, [*overrides, *spec.run_set])
 
 
@@ -245,12 +245,15 @@ def evaluate_agent(name: str, spec: AgentSpec, cfg: CompareConfig, out: Path) ->
     run_cfg = run_config(cfg, spec, folder / "memory")
     tasks = select(load_tasks(cfg.tasks_file), cfg.tasks)
     seeds = parse_seeds(cfg.seeds)
-    attempts = cfg.attempts if spec.kind == "peam" and run_cfg.fast.temperature > 0 else 1
+    samples = (spec.kind == "peam" and run_cfg.fast.temperature > 0) or (
+        spec.kind == "retrieval" and run_cfg.retrieval.sample
+    )
+    attempts = cfg.attempts if samples else 1
     failed = [(t, s) for t in tasks for s in seeds]
     for k in range(1, attempts + 1):
         if not failed:
             break
-        run_cfg.fast.seed = k - 1
+        run_cfg.fast.seed = run_cfg.retrieval.seed = k - 1
         try_dir = folder / f"try{k}"
         try_dir.mkdir(parents=True, exist_ok=True)
         atomic_write(try_dir / "trials.json", json.dumps([[t.id, s] for t, s in failed]))

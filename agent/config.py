@@ -24,6 +24,17 @@ class ConfigError(ValueError):
 
 
 @dataclass
+class RetrievalRunConfig:
+    dir: str = ""
+    """Folder of a retrieval memory (``memory.retrieval``; `peam compare` builds one): its
+    nearest-neighbour agent takes the subgoals a fast tier would. Empty = none."""
+    sample: bool = False
+    """Sample the action in proportion to the neighbours' votes (false: the majority)."""
+    seed: int = 0
+    """Mixed into the sampling seed (per subgoal text, like the fast tier's)."""
+
+
+@dataclass
 class RunConfig:
     backend: str = "crafter"
     """Environment backend: crafter (embedded)."""
@@ -39,9 +50,13 @@ class RunConfig:
     """Height and width of the rgb observation."""
     video: bool = False
     """Write a GIF per episode under videos/."""
-    retrieval: str = ""
-    """Folder of a retrieval memory (``memory.retrieval``; `peam compare` builds one): its
-    nearest-neighbour agent takes the subgoals a fast tier would. Empty = none."""
+    workers: int = 1
+    """Processes playing episodes at once (> 1: a worker pool; the run process alone writes
+    the store). Each worker plays one env."""
+    ray_address: str = ""
+    """Empty: workers are local processes. "local": start Ray here; "auto" or an address:
+    join that Ray cluster (pip install -e '.[ray]')."""
+    retrieval: RetrievalRunConfig = field(default_factory=RetrievalRunConfig)
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     controller: ControllerConfig = field(default_factory=ControllerConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)

@@ -29,6 +29,7 @@ def _rate(wins: int, n: int) -> dict[str, Any]:
 def agent_results(folder: Path, tasks: list, seeds: list[int]) -> dict[str, Any]:
     """Trial outcomes and costs of one agent, from its try stores."""
     won: dict[tuple[str, int], bool] = {(t.id, s): False for t in tasks for s in seeds}
+    first: dict[tuple[str, int], bool] = dict(won)
     steps = seconds = prompt = completion = episodes = fast = fast_ok = calls = 0
     for store_path in sorted(folder.glob("try*/store.sqlite")):
         with ExperienceStore(store_path) as store:
@@ -41,6 +42,8 @@ def agent_results(folder: Path, tasks: list, seeds: list[int]) -> dict[str, Any]
             for e in store.episodes():
                 if (e.task_id, e.seed) in won:
                     won[(e.task_id, e.seed)] |= bool(e.success)
+                    if store_path.parent.name == "try1":
+                        first[(e.task_id, e.seed)] = bool(e.success)
                 episodes += 1
                 steps += e.steps
                 seconds += times.get(e.id, 0.0)
@@ -60,6 +63,7 @@ def agent_results(folder: Path, tasks: list, seeds: list[int]) -> dict[str, Any]
         "tasks": per_task,
         "categories": cats,
         "overall": _rate(sum(won.values()), len(won)),
+        "first_attempt": _rate(sum(first.values()), len(first)),
         "trials": {f"{t}/{s}": w for (t, s), w in won.items()},
         "episodes": episodes,
         "steps": steps,
@@ -69,6 +73,7 @@ def agent_results(folder: Path, tasks: list, seeds: list[int]) -> dict[str, Any]
         "completion_tokens": completion,
         "tokens_per_episode": (prompt + completion) / episodes if episodes else 0.0,
         "planner_calls_per_episode": calls / episodes if episodes else 0.0,
+        "planner_calls_per_trial": calls / len(won) if won else 0.0,
         "fast_attempts": fast,
         "fast_verified": fast_ok,
     }
@@ -150,10 +155,16 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         f"Experience: `{report['experience']}`. Held-out seeds {report['seeds']}; up to"
         f" {report['attempts']} attempts per trial for sampling agents (deterministic agents"
-        " get one: a retry replays the same episode). Success with 95% Wilson intervals.",
+        ' get one: a retry replays the same episode); "first attempt" is every agent on one'
+        " episode per trial. Success with 95% Wilson intervals; McNemar on paired trials"
+        " (overall success).",
         "",
-        "| agent | kind | overall | " + " | ".join(ORDER) + " | McNemar vs " + str(ref) + " |",
-        "| --- | --- | --- | " + " | ".join("---" for _ in ORDER) + " | --- |",
+        "| agent | kind | first attempt | overall | "
+        + " | ".join(ORDER)
+        + " | McNemar vs "
+        + str(ref)
+        + " |",
+        "| --- | --- | --- | --- | " + " | ".join("---" for _ in ORDER) + " | --- |",
     ]
     for n in names:
         a = agents[n]
@@ -161,7 +172,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         cats = " | ".join(_pct(a["categories"][c]) if c in a["categories"] else "-" for c in ORDER)
         m = a.get(f"mcnemar_vs_{ref}")
         test = "-" if m is None else f"{m[f'{ref}_only']} vs {m[f'{n}_only']}, p={m['p']:.3g}"
-        lines.append(f"| {n} | {kind} | {_pct(a['overall'])} | {cats} | {test} |")
+        rates = f"{_pct(a['first_attempt'])} | {_pct(a['overall'])}"
+        lines.append(f"| {n} | {kind} | {rates} | {cats} | {test} |")
     lines += ["", "![success per category](categories.png)", "", "## Per task", ""]
     tasks = list(agents[names[0]]["tasks"])
     lines.append("| task | " + " | ".join(names) + " |")
@@ -174,16 +186,16 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += ["", "![success per task](success.png)", "", "## Cost", ""]
     lines.append(
         "| agent | decisions/s (env included) | LLM tokens / episode | planner calls / episode"
-        " | episodes played | memory at the end | build s |"
+        " | planner calls / trial | episodes played | memory at the end | build s |"
     )
-    lines.append("| --- | --- | --- | --- | --- | --- | --- |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for n in names:
         a = agents[n]
         mem = _kb(a["memory_growth"][-1]["bytes"]) if a.get("memory_growth") else "-"
         build = f"{a['build_seconds']:.0f}" if "build_seconds" in a else "-"
         lines.append(
             f"| {n} | {a['decisions_per_s']:.0f} | {a['tokens_per_episode']:.0f} |"
-            f" {a['planner_calls_per_episode']:.2f} |"
+            f" {a['planner_calls_per_episode']:.2f} | {a['planner_calls_per_trial']:.2f} |"
             f" {a['episodes']} | {mem} | {build} |"
         )
     lines += ["", "![cost](cost.png) ![memory](memory.png)", "", "## Forgetting", ""]

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from agent.fast_executor import subgoal_rng
 from agent.policy import state_vector
 from agent.records import Decision, Subgoal
 from memory.retrieval import RetrievalMemory
@@ -18,10 +19,21 @@ from memory.retrieval import RetrievalMemory
 class RetrievalExecutor:
     name = "retrieval"
 
-    def __init__(self, memory: RetrievalMemory, embedder: Any, n_actions: int = 17):
+    def __init__(
+        self,
+        memory: RetrievalMemory,
+        embedder: Any,
+        n_actions: int = 17,
+        sample: bool = False,
+        seed: int = 0,
+    ):
         self.memory = memory
         self.embedder = embedder
         self.n_actions = n_actions
+        self.sample = sample
+        """Sample in proportion to the votes (else the majority action)."""
+        self.seed = seed
+        self._rng = np.random.default_rng(0)
         self._text = np.zeros((1, 0), dtype=np.float32)
         self._subgoal: Subgoal | None = None
 
@@ -31,10 +43,14 @@ class RetrievalExecutor:
     def begin(self, subgoal: Subgoal) -> None:
         self._subgoal = subgoal
         self._text = self.embedder.embed([subgoal.text])
+        self._rng = subgoal_rng(subgoal.text, self.seed)
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
         if self._subgoal is None:
             raise RuntimeError("RetrievalExecutor.act() before begin(subgoal)")
         state = state_vector(obs, int(info.get("last_action", -1)), self.n_actions)[None]
+        if self.sample:
+            votes = self.memory.votes(obs["rgb"][None], state, self._text, self.n_actions)[0]
+            return Decision(int(self._rng.choice(self.n_actions, p=votes / votes.sum())))
         action = self.memory.act(obs["rgb"][None], state, self._text, self.n_actions)[0]
         return Decision(int(action))

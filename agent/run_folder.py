@@ -82,15 +82,21 @@ def _validate(config: RunConfig) -> None:
         raise ConfigError(
             f"unknown planner {config.planner!r}; valid choices: {', '.join(PLANNERS)}"
         )
+    if config.workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {config.workers}")
+    if (config.workers > 1 or config.ray_address) and config.video:
+        raise ConfigError("--video records in the run process; drop it or use workers=1")
+    if (config.workers > 1 or config.ray_address) and config.runner.envs > 1:
+        raise ConfigError("workers each play one env; set runner.envs=1 with workers > 1")
     if config.runner.envs < 1:
         raise ConfigError(f"runner.envs must be >= 1, got {config.runner.envs}")
     if config.runner.vector not in ("sync", "async"):
         raise ConfigError(
             f"unknown runner.vector {config.runner.vector!r}; valid choices: sync, async"
         )
-    if config.retrieval and config.fast.dir:
+    if config.retrieval.dir and config.fast.dir:
         raise ConfigError("set fast.dir or retrieval, not both: one memory takes the subgoals")
-    if config.retrieval and config.runner.envs > 1:
+    if config.retrieval.dir and config.runner.envs > 1:
         raise ConfigError("the retrieval agent plays one env at a time; set runner.envs=1")
     if config.backend in ("minedojo", "peam/MineDojo-v0"):
         if config.runner.envs > 1:
@@ -170,6 +176,8 @@ def execute(
         return summary
 
     summary = write_summary() if not plan.todo else {}
+    if cfg.workers > 1 or cfg.ray_address:
+        return _execute_pool(plan, write_summary, on_episode) or summary
 
     def make_runner(env: Any) -> EpisodeRunner:
         # A fresh controller per episode: no survival mode carries over.
@@ -225,6 +233,32 @@ def execute(
     return summary
 
 
+def _execute_pool(
+    plan: RunPlan,
+    write_summary: Callable[[], dict[str, Any]],
+    on_episode: Callable[[EpisodeResult], None] | None,
+) -> dict[str, Any]:
+    """Episodes played by a worker pool (``agent.rollout``); this process alone writes."""
+    from agent.rollout import EpisodeSpec, dispatch, store_once
+
+    cfg, summary = plan.config, {}
+    specs = [EpisodeSpec(task.id, seed) for task, seed in plan.todo]
+    stored = {f"{e.task_id}/{e.seed}" for e in plan.store.episodes(plan.run_id)}
+    address = cfg.ray_address or None
+    for record in dispatch(specs, cfg, cfg.workers, ray_address=address):
+        if store_once(plan.store, plan.run_id, stored, record):
+            plan.store.flush()
+            summary = write_summary()
+            if on_episode is not None:
+                task_id, seed = record.key.rsplit("/", 1)
+                on_episode(
+                    EpisodeResult(
+                        task_id, int(seed), record.success, record.steps, record.outcome, 0
+                    )
+                )
+    return summary
+
+
 def make_controller(cfg: RunConfig) -> Any:
     """The slow tier's controller for the backend (a fresh one per episode)."""
     if cfg.backend in ("minedojo", "peam/MineDojo-v0"):
@@ -238,12 +272,15 @@ def make_fast(cfg: RunConfig) -> Any:
     """The executor that takes subgoals before the slow tier: fast tier, retrieval agent, none."""
     if cfg.fast.dir:
         return FastExecutor(cfg.fast)
-    if cfg.retrieval:
+    if cfg.retrieval.dir:
         from agent.retrieval_executor import RetrievalExecutor
         from agent.text_embedding import SubgoalEmbedder
         from memory.retrieval import RetrievalMemory
 
-        return RetrievalExecutor(RetrievalMemory.load(Path(cfg.retrieval)), SubgoalEmbedder())
+        memory = RetrievalMemory.load(Path(cfg.retrieval.dir))
+        return RetrievalExecutor(
+            memory, SubgoalEmbedder(), sample=cfg.retrieval.sample, seed=cfg.retrieval.seed
+        )
     return None
 
 

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from consolidation import distributed
 from consolidation.dataset import Transitions
 
 Forward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -98,7 +99,7 @@ def train_bc(
     for update in range(total):
         if cursor + cfg.batch_size > len(order) and cursor > 0:
             order, cursor = rng.permutation(len(data)), 0
-        idx = np.sort(order[cursor : cursor + cfg.batch_size])
+        idx = distributed.shard(np.sort(order[cursor : cursor + cfg.batch_size]))
         cursor += cfg.batch_size
         batch = batch_tensors(data, idx, text_table, device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
@@ -107,6 +108,7 @@ def train_bc(
             loss = loss + penalty()
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        distributed.sync_grads(params)
         opt.step()
         sched.step()
         value = float(loss.detach())

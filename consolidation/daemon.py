@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from agent.adapters import CATEGORIES, load_adapter, with_adapters
+from agent.adapters import CATEGORIES, load_adapter, trunk_hash, with_adapters
 from agent.atomic import atomic_write
 from agent.device import resolve_device
 from agent.policy import FastPolicy
 from agent.text_embedding import SubgoalEmbedder
 from agent.trunk_io import load_trunk, save_trunk
-from consolidation import registry
+from consolidation import distributed, registry
 from consolidation.bc import BCConfig, evaluate_accuracy, train_bc
 from consolidation.dataset import NoTrainingDataError, Transitions, load_transitions
 from consolidation.pairs import mine_pairs
@@ -89,13 +89,16 @@ class Consolidator:
         self.root = Path(out) if out is not None else self.run
         """Where the trunk, the adapter registry and the job state live (default: the run)."""
         self.config = config or ConsolidateConfig()
-        self.device = resolve_device(self.config.device)
+        self.device = distributed.init_from_env() or resolve_device(self.config.device)
+        self.main = distributed.is_main()
+        """Rank 0 (or the only process): the one that writes."""
+        self._say: Log = log if self.main else (lambda _line: None)
         self.embedder = embedder or SubgoalEmbedder()
         self.log = log
         self.home = self.root / "consolidation"
         self.home.mkdir(parents=True, exist_ok=True)
         self._tb: Any = None
-        if tensorboard:
+        if tensorboard and self.main:
             from torch.utils.tensorboard import SummaryWriter
 
             self._tb = SummaryWriter(str(self.home / "tb"))
@@ -118,23 +121,28 @@ class Consolidator:
         if trunk is None:
             return []
         decisions = []
+        pending = {
+            c: (self.home / "jobs" / c / "plan.json").exists() for c in self.config.categories
+        }
+        distributed.barrier()  # every rank has looked before rank 0 writes a plan
         for category in self.config.categories:
             job = self.home / "jobs" / category
-            if (job / "plan.json").exists():
+            if pending[category]:
                 plan = json.loads((job / "plan.json").read_text())
-                self.log(f"{category}: resuming the interrupted job (attempts <= {plan['until']})")
+                self._say(f"{category}: resuming the interrupted job (attempts <= {plan['until']})")
                 self._consolidate(category, trunk, sha, plan)
                 continue
             decision, until = self._decide(category)
             decisions.append(decision)
             self._record(decision)
-            self.log(
+            self._say(
                 f"{category}: {'consolidate' if decision.fire else 'wait'} - {decision.reason}"
             )
             if decision.fire:
                 plan = {"until": until, "decision": decision.to_dict()}
-                job.mkdir(parents=True, exist_ok=True)
-                atomic_write(job / "plan.json", json.dumps(plan, indent=2))
+                if self.main:
+                    job.mkdir(parents=True, exist_ok=True)
+                    atomic_write(job / "plan.json", json.dumps(plan, indent=2))
                 self._consolidate(category, trunk, sha, plan)
         return decisions
 
@@ -179,6 +187,8 @@ class Consolidator:
         return failure_jump(category, baseline, recent, alpha), until
 
     def _record(self, decision: TriggerDecision) -> None:
+        if not self.main:
+            return
         line = json.dumps({"time": time.time(), **decision.to_dict()})
         with open(self.home / "decisions.jsonl", "a") as f:
             f.write(line + "\n")
@@ -196,15 +206,21 @@ class Consolidator:
         try:
             data = load_transitions([self.store_path], max_transitions=self.config.max_transitions)
         except NoTrainingDataError as err:
-            self.log(f"no trunk yet and nothing to train it on: {err}")
+            self._say(f"no trunk yet and nothing to train it on: {err}")
             return None, ""
-        self.log(f"training the trunk by BC on {len(data)} verified steps")
+        self._say(f"training the trunk by BC on {len(data)} verified steps")
         table = torch.from_numpy(self.embedder.embed(data.texts)).to(self.device)
         policy = FastPolicy().to(self.device)
+        distributed.broadcast(policy.parameters())  # every rank starts from rank 0's init
         train_bc(lambda r, t, s: policy(r, t, s), list(policy.parameters()), data, table,
                  self.config.trunk, self.device, autocast=self.device.type == "cuda")  # fmt: skip
         policy = policy.cpu().eval()
-        sha = save_trunk(policy, folder, {"data_sha256": data.digest(), "transitions": len(data)})
+        sha = trunk_hash(policy)
+        if self.main:
+            sha = save_trunk(
+                policy, folder, {"data_sha256": data.digest(), "transitions": len(data)}
+            )
+        distributed.barrier()
         for p in policy.parameters():
             p.requires_grad_(False)
         return policy, sha
@@ -222,12 +238,12 @@ class Consolidator:
                 keep=lambda a: bool(a.success) and a.id <= until and a.tier in cfg.tiers,
             )
         except NoTrainingDataError as err:
-            self.log(f"{category}: {err}")
+            self._say(f"{category}: {err}")
             shutil.rmtree(job, ignore_errors=True)
             return
         mine_all = everything.subset(everything.categories == category)
         if len(mine_all) == 0:
-            self.log(f"{category}: no verified steps yet")
+            self._say(f"{category}: no verified steps yet")
             shutil.rmtree(job, ignore_errors=True)
             return
         train, val = mine_all.split(cfg.validate_every)
@@ -291,11 +307,19 @@ class Consolidator:
             "config": asdict(cfg.trainer),
             "seconds": time.perf_counter() - started,
         }
+        digest = _lora_digest(model, category)
+        if not self.main:
+            distributed.barrier()  # rank 0 publishes
+            self.log(f"rank {distributed.rank()}: trained {category} (weights {digest})")
+            return
         version = registry.publish(model.cpu(), category, self.root, sha, meta)
         shutil.rmtree(job, ignore_errors=True)
-        self.log(
+        distributed.barrier()
+        ranks = f", {distributed.size()} ranks" if distributed.active() else ""
+        self._say(
             f"{category}: published v{version} ({len(selected)} steps from {len(keep)} attempts,"
-            f" {len(pairs)} pairs; held-out action accuracy {_pct(before)} -> {_pct(after)})"
+            f" {len(pairs)} pairs; held-out action accuracy {_pct(before)} -> {_pct(after)}"
+            f"{ranks}; weights {digest})"
         )
 
     def _history(self, category: str, until: int) -> dict[str, int]:
@@ -365,6 +389,17 @@ def _features(policy: FastPolicy, data: Transitions, table, device) -> np.ndarra
         rgb, text, state, _, _ = batch_tensors(data, idx, table, device)
         out.append(policy.features(rgb, text, state).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, policy.config.hidden))
+
+
+def _lora_digest(model: Any, category: str) -> str:
+    """sha256 (12 hex) of the category's LoRA weights: equal on every rank after a synced run."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, p in sorted(model.named_parameters()):
+        if "lora_" in name and f".{category}." in name:
+            h.update(p.detach().cpu().float().numpy().tobytes())
+    return h.hexdigest()[:12]
 
 
 def _copy(trunk: FastPolicy) -> FastPolicy:

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save
 
 from agent.atomic import atomic_write, atomic_write_bytes
+from consolidation import distributed
 from consolidation.bc import BCConfig, batch_tensors, bc_loss
 from consolidation.dataset import Transitions
 
@@ -119,6 +120,7 @@ def train_category(
         epoch, pos = divmod(update, per_epoch)
         order = np.random.default_rng([cfg.bc.seed, epoch]).permutation(len(data))
         idx = np.sort(order[pos * cfg.bc.batch_size : (pos + 1) * cfg.bc.batch_size])
+        idx = distributed.shard(idx)  # this rank's part of the batch (all of it alone)
         loss, _ = bc_loss(
             lambda r, t, s: model(r, t, s),
             batch_tensors(data, idx, table, device),
@@ -133,6 +135,7 @@ def train_category(
             loss = loss + cfg.dpo_weight * pref
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        distributed.sync_grads(params.values())
         opt.step()
         sched.step()
         done = update + 1
@@ -147,7 +150,8 @@ def train_category(
             if chunk_pref:
                 pref_losses.append(float(np.mean(chunk_pref)))
             chunk_bc, chunk_pref = [], []
-        if checkpoint is not None and (done % cfg.checkpoint_every == 0 or done == total):
+        at = done % cfg.checkpoint_every == 0 or done == total
+        if checkpoint is not None and at and distributed.is_main():
             _save(checkpoint, job, done, params, opt)
     model.eval()
     for p in params.values():

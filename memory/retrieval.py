@@ -101,6 +101,16 @@ class RetrievalMemory:
             out[row] = next(a for a in acts if a in best)
         return out
 
+    def votes(self, rgb: np.ndarray, state: np.ndarray, text: np.ndarray, n_actions: int):
+        """(B, n_actions) vote counts of the k nearest stored steps, per query."""
+        if len(self) == 0:
+            raise ValueError("retrieval memory is empty; add verified steps first")
+        _, idx = self.index.search(self.keys(rgb, state, text), min(self.config.k, len(self)))
+        out = np.zeros((len(idx), n_actions), dtype=np.float64)
+        for row, neighbours in enumerate(idx):
+            out[row] = np.bincount(self.actions[neighbours[neighbours >= 0]], minlength=n_actions)
+        return out
+
     def nbytes(self) -> int:
         """Bytes the index and actions take when serialised."""
         return int(faiss.serialize_index(self.index).nbytes + self.actions.nbytes)

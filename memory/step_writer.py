@@ -76,7 +76,9 @@ class StepWriter:
                 f"writing steps to {self._path} failed: {self._error}"
             ) from self._error
 
-    def _compress(self, frame: np.ndarray) -> bytes:
+    def _compress(self, frame: np.ndarray | bytes) -> bytes:
+        if isinstance(frame, bytes):  # compressed already (by a rollout worker)
+            return frame
         return zlib.compress(np.ascontiguousarray(frame, dtype=np.uint8), self._level)
 
     def _loop(self) -> None:

@@ -239,13 +239,47 @@ class ExperienceStore:
         in place afterwards (backends return a new array every step).
         """
         rgb = obs.get("rgb")
-        self._steps.put((
-            episode_id, t, attempt_id, int(action), float(reward),
-            obs["inventory"].astype(np.int32).tobytes(),
-            obs["status"].astype(np.float32).tobytes(),
-            obs["position"].astype(np.float32).tobytes(),
-            rgb,
-        ))  # fmt: skip
+        self._steps.put(
+            (
+                episode_id,
+                t,
+                attempt_id,
+                int(action),
+                float(reward),
+                obs["inventory"].astype(np.int32).tobytes(),
+                obs["status"].astype(np.float32).tobytes(),
+                obs["position"].astype(np.float32).tobytes(),
+                rgb,
+            )
+        )
+
+    def log_step_encoded(
+        self,
+        episode_id: int,
+        t: int,
+        attempt_id: int | None,
+        action: int,
+        reward: float,
+        inventory: bytes,
+        status: bytes,
+        position: bytes,
+        frame: bytes | None,
+    ) -> None:
+        """:meth:`log_step` with the arrays already encoded (int32/float32 bytes, zlib frame),
+        as a rollout worker sends them."""
+        self._steps.put(
+            (
+                episode_id,
+                t,
+                attempt_id,
+                int(action),
+                float(reward),
+                inventory,
+                status,
+                position,
+                frame,
+            )
+        )
 
     def flush(self) -> None:
         """Block until every logged step is committed."""

@@ -70,3 +70,28 @@ def test_retrieval_agent_acts_in_the_runner_as_the_fast_tier(slow_store, tmp_pat
     result = runner.run_episode(load_tasks()["place_table"], 0)  # a seed it has memories of
     assert {a.tier for a in store.attempts()} == {"fast"}
     assert result.success  # on a seed it has seen, the vote replays what worked
+
+
+def test_sampled_votes_follow_the_neighbours_and_the_seed(slow_store):
+    from agent.policy import state_vector
+    from agent.records import Subgoal
+
+    memory, data, text = _memory(slow_store, k=8)
+    votes = memory.votes(data.frames[:50], data.states[:50], text[:50], 17)
+    assert (votes.sum(axis=1) == 8).all()
+    majority = memory.act(data.frames[:50], data.states[:50], text[:50], 17)
+    assert (votes[np.arange(50), majority] == votes.max(axis=1)).all()
+    obs = {"rgb": data.frames[0], "inventory": np.zeros(12, np.int32),
+           "status": np.full(4, 9.0, np.float32)}  # fmt: skip
+    subgoal = Subgoal("collect", "wood", 1)
+
+    def run(seed):
+        ex = RetrievalExecutor(memory, HashEmbedder(), sample=True, seed=seed)
+        ex.begin(subgoal)
+        return [ex.act(obs, {"last_action": -1}).action for _ in range(40)]
+
+    key_text = HashEmbedder().embed([subgoal.text])
+    allowed = memory.votes(obs["rgb"][None], state_vector(obs, -1)[None], key_text, 17)[0]
+    assert run(0) == run(0) and set(run(0)) <= set(np.flatnonzero(allowed))
+    if (allowed > 0).sum() > 1:  # several actions voted: another seed samples another sequence
+        assert run(0) != run(1)
