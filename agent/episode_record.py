@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from agent.records import CallStats, Failure, Subgoal
-from memory.store import ExperienceStore
+from memory.store import ExperienceStore, encode_state
 
 
 @dataclass
@@ -72,19 +72,8 @@ class RecordingStore:
     ) -> None:
         rgb = obs.get("rgb")
         frame = None if rgb is None else zlib.compress(np.ascontiguousarray(rgb), self._level)
-        self.record.events.append(
-            (
-                "step",
-                t,
-                attempt_id,
-                int(action),
-                float(reward),
-                obs["inventory"].astype(np.int32).tobytes(),
-                obs["status"].astype(np.float32).tobytes(),
-                obs["position"].astype(np.float32).tobytes(),
-                frame,
-            )
-        )
+        step = ("step", t, attempt_id, int(action), float(reward), *encode_state(obs), frame)
+        self.record.events.append(step)
 
     def log_planner_call(
         self,

@@ -238,20 +238,8 @@ class ExperienceStore:
         is read by that writer later: the caller must not modify ``obs["rgb"]``
         in place afterwards (backends return a new array every step).
         """
-        rgb = obs.get("rgb")
-        self._steps.put(
-            (
-                episode_id,
-                t,
-                attempt_id,
-                int(action),
-                float(reward),
-                obs["inventory"].astype(np.int32).tobytes(),
-                obs["status"].astype(np.float32).tobytes(),
-                obs["position"].astype(np.float32).tobytes(),
-                rgb,
-            )
-        )
+        self._steps.put((episode_id, t, attempt_id, int(action), float(reward),
+                         *encode_state(obs), obs.get("rgb")))  # fmt: skip
 
     def log_step_encoded(
         self,
@@ -497,6 +485,15 @@ class ExperienceStore:
         )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def encode_state(obs: dict[str, np.ndarray]) -> tuple[bytes, bytes, bytes]:
+    """Inventory (int32), status and position (float32) as the steps table stores them."""
+    return (
+        obs["inventory"].astype(np.int32).tobytes(),
+        obs["status"].astype(np.float32).tobytes(),
+        obs["position"].astype(np.float32).tobytes(),
+    )
 
 
 class _Transaction:
