@@ -8,7 +8,7 @@ this process alone writes every episode to a fresh store, exactly as
 moment every worker has delivered its first episode to the last episode.
 Last line: ``ratio: X`` = steady episodes/s with 2 workers / with 1 worker.
 
-    .venv/bin/python benchmarks/rollout_scaling.py [--seeds 0-23] [--ray]
+    .venv/bin/python benchmarks/rollout_scaling.py [--seeds 0-47] [--ray]
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def measure(specs: list[EpisodeSpec], workers: int, ray: bool) -> tuple[float, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", default="place_table,collect_wood_4,make_wood_pickaxe")
-    parser.add_argument("--seeds", default="0-23")
+    parser.add_argument("--seeds", default="0-47")
     parser.add_argument("--ray", action="store_true", help="Ray actors instead of processes")
     args = parser.parse_args()
     specs = [EpisodeSpec(t, s) for t in args.tasks.split(",") for s in parse_seeds(args.seeds)]
