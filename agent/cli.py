@@ -85,9 +85,12 @@ def _parser() -> argparse.ArgumentParser:
         help="decide per category (scale-free trigger), train and publish adapters from a run",
     )
     cons.add_argument(
-        "--run", "--from", dest="run", required=True,
+        "--run",
+        "--from",
+        dest="run",
+        required=True,
         help="run folder (its store.sqlite is read); under torchrun write --from",
-    )  # fmt: skip
+    )
     cons.add_argument(
         "--config",
         default="configs/consolidate/default.yaml",
@@ -137,6 +140,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     comp.add_argument("--overwrite", action="store_true", help="delete an existing --out first")
     comp.add_argument("--report-only", action="store_true", help="rewrite the report from --out")
+
+    mem = sub.add_parser(
+        "memory", help="build or grow the retrieval memory next to a run's store (RUN/retrieval)"
+    )
+    mem.add_argument("--run", required=True, help="run folder (its store.sqlite is read)")
+    mem.add_argument("--index", default="flat", help="flat (exact), hnsw or ivf (new memory)")
+    mem.add_argument("--k", type=int, default=8, help="neighbours that vote (new memory)")
+    mem.add_argument("--tasks-file", default=DEFAULT_TASKS_FILE, help="task suite YAML")
 
     tasks = sub.add_parser("tasks", help="list the task suite")
     tasks.add_argument("--file", default=DEFAULT_TASKS_FILE, help="task suite YAML")
@@ -294,6 +305,27 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_memory(args: argparse.Namespace) -> int:
+    from agent.text_embedding import SubgoalEmbedder
+    from memory.retrieval import KINDS, RetrievalConfig
+    from memory.retrieval_sync import sync
+
+    if args.index not in KINDS:
+        raise ConfigError(f"unknown index {args.index!r}; valid choices: {', '.join(KINDS)}")
+    row = sync(
+        Path(args.run),
+        SubgoalEmbedder(),
+        RetrievalConfig(kind=args.index, k=args.k),
+        args.tasks_file,
+    )
+    print(
+        f"{row['folder']}: +{row['added']} steps ({row['steps']} indexed, {row['bytes'] / 1e6:.1f}"
+        f" MB), +{row['plans_added']} plans ({row['plans']}); run with"
+        f" --set retrieval.dir={row['folder']}"
+    )
+    return 0
+
+
 def _cmd_adapters(args: argparse.Namespace) -> int:
     from consolidation import registry
 
@@ -327,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_tasks(args)
         if args.command == "consolidate":
             return _cmd_consolidate(args)
+        if args.command == "memory":
+            return _cmd_memory(args)
         if args.command == "compare":
             return _cmd_compare(args)
         if args.command == "adapters":

@@ -62,6 +62,8 @@ class RetrievalMemory:
         else:
             self.index = faiss.IndexIVFFlat(faiss.IndexFlatL2(dim), dim, cfg.ivf_lists)
         self.actions = np.zeros(0, dtype=np.int64)
+        self.sources: dict[str, list[int]] = {}
+        """Store path -> ids of the episodes whose verified steps are indexed (see sync)."""
 
     def keys(self, rgb: np.ndarray, state: np.ndarray, text: np.ndarray) -> np.ndarray:
         obs = observation_key(rgb, state, self.config.pool)
@@ -119,7 +121,12 @@ class RetrievalMemory:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(folder / INDEX, faiss.serialize_index(self.index).tobytes())
         atomic_write_bytes(folder / ACTIONS, _npy(self.actions))
-        meta = {"dim": self.dim, "steps": len(self), "config": asdict(self.config)}
+        meta = {
+            "dim": self.dim,
+            "steps": len(self),
+            "config": asdict(self.config),
+            "sources": self.sources,
+        }
         atomic_write(folder / META, json.dumps(meta, indent=2))
 
     @classmethod
@@ -131,9 +138,12 @@ class RetrievalMemory:
         memory = cls(meta["dim"], RetrievalConfig(**meta["config"]))
         memory.index = faiss.read_index(str(folder / INDEX))
         memory.actions = np.load(folder / ACTIONS, allow_pickle=False)
+        memory.sources = {k: list(v) for k, v in meta.get("sources", {}).items()}
         if len(memory.actions) != memory.index.ntotal:
-            raise ValueError(f"{folder}: index has {memory.index.ntotal} keys but "
-                             f"{len(memory.actions)} actions; rebuild it")  # fmt: skip
+            raise ValueError(
+                f"{folder}: index has {memory.index.ntotal} keys but "
+                f"{len(memory.actions)} actions; rebuild it"
+            )
         return memory
 
 

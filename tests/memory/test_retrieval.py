@@ -95,3 +95,29 @@ def test_sampled_votes_follow_the_neighbours_and_the_seed(slow_store):
     assert run(0) == run(0) and set(run(0)) <= set(np.flatnonzero(allowed))
     if (allowed > 0).sum() > 1:  # several actions voted: another seed samples another sequence
         assert run(0) != run(1)
+
+
+def test_sync_grows_the_memory_next_to_the_store_one_episode_at_a_time(slow_store, tmp_path):
+    import shutil
+
+    from memory.retrieval_sync import sync
+
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(slow_store, run / "store.sqlite")
+    first = sync(run, HashEmbedder())
+    assert first["added"] == first["steps"] == len(load_transitions([slow_store]))
+    assert first["plans_added"] == first["plans"] == 9
+    again = sync(run, HashEmbedder())
+    assert again["added"] == 0 and again["steps"] == first["steps"] and again["plans_added"] == 0
+    with ExperienceStore(run / "store.sqlite") as store:  # one more episode arrives
+        runner = EpisodeRunner(
+            envs.make("crafter", max_episode_steps=300), RecipePlanner(), DeliberateController(),
+            store, store.start_run("more", {}), "crafter",
+        )  # fmt: skip
+        runner.run_episode(load_tasks()["collect_wood_4"], 7)
+    new = len(load_transitions([run / "store.sqlite"])) - first["steps"]
+    grown = sync(run, HashEmbedder())
+    assert new > 0 and grown["added"] == new and grown["steps"] == first["steps"] + new
+    assert grown["plans_added"] == 1
+    assert len(RetrievalMemory.load(run / "retrieval")) == grown["steps"]

@@ -1,0 +1,64 @@
+"""Build or grow the retrieval memory next to a run's store: ``RUN/retrieval/``.
+
+Only episodes not indexed yet are read (their ids are kept in the memory's
+metadata), so a memory follows a store as agents keep writing it. The plan
+memory (``RUN/retrieval/plans/``) grows the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from consolidation.dataset import NoTrainingDataError, load_transitions
+from memory.plans import PlanMemory
+from memory.retrieval import META, RetrievalConfig, RetrievalMemory
+
+FOLDER = "retrieval"
+
+
+def sync(
+    run: Path,
+    embedder: Any,
+    config: RetrievalConfig | None = None,
+    tasks_file: str = "configs/tasks/crafter.yaml",
+) -> dict[str, Any]:
+    """Add the verified steps of ``run``'s new episodes; returns what changed."""
+    store = Path(run) / "store.sqlite"
+    if not store.exists():
+        raise FileNotFoundError(f"no experience store at {store}; run `peam run --out {run}` first")
+    folder = Path(run) / FOLDER
+    memory = RetrievalMemory.load(folder) if (folder / META).exists() else None
+    key = str(store.resolve())
+    seen = set(memory.sources.get(key, [])) if memory is not None else set()
+    added = 0
+    try:
+        data = load_transitions(
+            [store], keep=lambda a: bool(a.success) and a.episode_id not in seen
+        )
+    except NoTrainingDataError:
+        data = None
+    if data is not None:
+        text = embedder.embed(data.texts)[data.text_ids]
+        if memory is None:
+            cfg = config or RetrievalConfig()
+            memory = RetrievalMemory(3 * cfg.pool**2 + data.states.shape[1] + text.shape[1], cfg)
+        memory.add(data.frames, data.states, text, data.actions)
+        episodes = {int(e) & 0xFFFFFFFF for e in np.unique(data.episodes)}
+        memory.sources[key] = sorted(seen | episodes)
+        memory.save(folder)
+        added = len(data)
+    has_plans = (folder / "plans" / "plans.json").exists()
+    plans = PlanMemory.load(folder / "plans", embedder) if has_plans else PlanMemory(embedder)
+    new_plans = plans.grow(store, tasks_file)
+    plans.save(folder / "plans")
+    return {
+        "folder": str(folder),
+        "added": added,
+        "steps": len(memory) if memory is not None else 0,
+        "bytes": memory.nbytes() if memory is not None else 0,
+        "plans_added": new_plans,
+        "plans": len(plans),
+    }
