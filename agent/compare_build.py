@@ -84,23 +84,32 @@ def build_parametric(
             "configs/consolidate/",
         )
         cfg.validate_every = compare.validate_every
-        matrix = consolidate_isolated(experience, root, cfg, held, table, embedder, log)
+        sizes: list[int] = []
+        matrix = consolidate_isolated(
+            experience,
+            root,
+            cfg,
+            held,
+            table,
+            embedder,
+            log,
+            after_stage=lambda _c: sizes.append(memory_bytes(root)),
+        )
     elif spec.variant in SINGLE:
         cfg_single = load_dataclass(SingleConfig, None, spec.set, "configs/compare/")
         matrix = consolidate_single(spec.variant, root, parts, table, cfg_single, log)
+        # One model of a fixed size trained in place at every stage, published at the end.
+        sizes = [memory_bytes(root)] * len(ORDER)
     else:
         raise ConfigError(
             f"agents.{name}.variant {spec.variant!r} unknown; valid: isolated, {', '.join(SINGLE)}"
         )
     steps = np.cumsum([len(parts[c][0]) for c in ORDER]).tolist()
-    # Parametric memory does not grow with experience: its size after the last stage holds
-    # at every stage (adapters of later categories are the same size as earlier ones).
-    size = memory_bytes(root)
     return {
         "kind": "peam",
         "variant": spec.variant,
         "matrix": matrix,
-        "growth": [{"steps": int(s), "bytes": size} for s in steps],
+        "growth": [{"steps": int(s), "bytes": b} for s, b in zip(steps, sizes, strict=True)],
         "seconds": time.perf_counter() - started,
     }
 

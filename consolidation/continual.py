@@ -88,13 +88,17 @@ def consolidate_isolated(
     table: torch.Tensor,
     embedder: Any,
     log: Callable[[str], None],
+    after_stage: Callable[[str], None] | None = None,
 ) -> Matrix:
-    """PEAM's daemon, one category per stage; ``root`` must hold the trunk already."""
+    """PEAM's daemon, one category per stage; ``root`` must hold the trunk already.
+    ``after_stage(category)`` is called once each stage has published."""
     matrix = []
     for c in ORDER:
         stage = replace(config, categories=(c,))
         Consolidator(run, stage, root, embedder, log, tensorboard=False).run_once()
         matrix.append(registry_accuracy(root, held, table))
+        if after_stage is not None:
+            after_stage(c)
     return matrix
 
 

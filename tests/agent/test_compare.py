@@ -71,6 +71,10 @@ def test_compare_end_to_end_report_matches_the_stores(slow_store, tmp_path, caps
     for name in ("peam", "retrieval", "shared"):
         row = report["agents"][name]
         assert len(row["forgetting_matrix"]) == 3 and row["memory_growth"][-1]["bytes"] > 0
+    sizes = [g["bytes"] for g in report["agents"]["peam"]["memory_growth"]]
+    assert sizes[0] < sizes[1] == sizes[2]  # gather's adapter, then craft's; no combat data
+    sizes = [g["bytes"] for g in report["agents"]["retrieval"]["memory_growth"]]
+    assert sizes[0] < sizes[1] == sizes[2]  # the index grows with every stage's steps
     assert (out / "agents" / "retrieval" / "memory" / "plans" / "plans.json").exists()
     for png in PLOTS:
         with Image.open(out / png) as image:
