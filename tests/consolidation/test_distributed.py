@@ -23,6 +23,7 @@ def test_two_ranks_train_the_same_weights_and_only_rank_0_publishes(slow_store, 
     out = tmp_path / "ddp"
     cmd = [
         str(Path(sys.executable).parent / "torchrun"),
+        "--standalone",  # a free port: parallel test runs do not collide
         "--nproc-per-node",
         "2",
         "-m",
