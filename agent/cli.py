@@ -187,9 +187,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"ray_address={args.ray_address}")
     config = load_config(args.config, overrides)
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
-    if args.resume and overrides:
+    if args.resume and (args.task or args.seeds or args.set or args.video):
         print(
-            f"peam: --resume uses {out}/config.yaml; ignoring --task/--seeds/--set/--video",
+            f"peam: --resume uses {out}/config.yaml; ignoring --task/--seeds/--set/--video"
+            " (--workers and --ray-address apply)",
             file=sys.stderr,
         )
     plan = run_folder.prepare(config, out, resume=args.resume, overwrite=args.overwrite)
@@ -312,6 +313,8 @@ def _cmd_memory(args: argparse.Namespace) -> int:
 
     if args.index not in KINDS:
         raise ConfigError(f"unknown index {args.index!r}; valid choices: {', '.join(KINDS)}")
+    if args.k < 1:
+        raise ConfigError(f"--k must be >= 1 (neighbours that vote), got {args.k}")
     row = sync(
         Path(args.run),
         SubgoalEmbedder(),
@@ -371,6 +374,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, UnknownTaskError, UnknownBackendError, MissingAPIKeyError) as err:
         print(f"peam: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(
+            "peam: interrupted; finished episodes are kept: `peam run --resume` (or the same"
+            " `peam compare` without --overwrite) continues",
+            file=sys.stderr,
+        )
+        return 130
     except (FileNotFoundError, FileExistsError, NoTrainingDataError, RegistryError) as err:
         print(f"peam: {err}", file=sys.stderr)
         return EXIT_USAGE

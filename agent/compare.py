@@ -33,6 +33,7 @@ import yaml
 
 from agent.atomic import atomic_write
 from agent.config import ConfigError, RunConfig, _build, load_config, load_dataclass, parse_seeds
+from agent.rollout import stop_pool
 from agent.run_folder import (
     RunPlan,
     execute,
@@ -102,6 +103,8 @@ def load_compare(path: str, overrides: list[str]) -> tuple[CompareConfig, dict[s
         spec = _build(AgentSpec, raw or {}, f"agents.{name}.")
         if spec.kind not in KINDS:
             raise ConfigError(f"agents.{name}.kind {spec.kind!r}; valid: {', '.join(KINDS)}")
+        if spec.k < 1:
+            raise ConfigError(f"agents.{name}.k must be >= 1, got {spec.k}")
         specs[str(name)] = spec
     if cfg.attempts < 1 or cfg.workers < 1:
         raise ConfigError("attempts and workers must be >= 1")
@@ -198,31 +201,34 @@ def _evaluate_all(jobs: list, cfg: CompareConfig, out: Path, log: Log) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     n_trials = len(select(load_tasks(cfg.tasks_file), cfg.tasks)) * len(parse_seeds(cfg.seeds))
-    ctx = get_context("spawn")
-    with (
-        ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx) as pool,
-        Progress(
-            TextColumn("{task.description:18s}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"),
-        ) as progress,
-    ):
-        futures = {job[0]: pool.submit(evaluate_agent, *job) for job in jobs}
-        bars = {n: progress.add_task(n, total=n_trials, status="") for n in futures}
-        while any(not f.done() for f in futures.values()):
-            for name in futures:
+    pool = ProcessPoolExecutor(max_workers=cfg.workers, mp_context=get_context("spawn"))
+    progress = Progress(
+        TextColumn("{task.description:18s}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+    )
+    try:
+        with progress:
+            futures = {job[0]: pool.submit(evaluate_agent, *job) for job in jobs}
+            bars = {n: progress.add_task(n, total=n_trials, status="") for n in futures}
+            while any(not f.done() for f in futures.values()):
+                for name in futures:
+                    played, won = _played(out / "agents" / name)
+                    progress.update(
+                        bars[name],
+                        completed=min(played, n_trials),
+                        status=f"{played} episodes, {won} trials won",
+                    )
+                time.sleep(1.0)
+            for name, future in futures.items():
+                future.result()  # re-raise a worker's error here
                 played, won = _played(out / "agents" / name)
-                progress.update(
-                    bars[name],
-                    completed=min(played, n_trials),
-                    status=f"{played} episodes, {won} trials won",
-                )
-            time.sleep(1.0)
-        for name, future in futures.items():
-            future.result()  # re-raise a worker's error here
-            played, won = _played(out / "agents" / name)
-            progress.update(bars[name], completed=n_trials, status=f"{won}/{n_trials} won")
+                progress.update(bars[name], completed=n_trials, status=f"{won}/{n_trials} won")
+    except BaseException:  # Ctrl-C: stop every agent now; finished episodes are kept
+        stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
     log(f"evaluated {len(jobs)} agents on {n_trials} trials each")
 
 

@@ -43,8 +43,9 @@ BUILD = "build.json"
 
 def train_trunk(train: Transitions, table: torch.Tensor, epochs: float, folder: Path) -> None:
     """The shared trunk every parametric agent starts from: BC on the training steps."""
-    policy = FastPolicy()
     cfg = BCConfig(epochs=epochs)
+    torch.manual_seed(cfg.seed)  # the same experience gives the same trunk
+    policy = FastPolicy()
     train_bc(lambda r, t, s: policy(r, t, s), list(policy.parameters()), train, table, cfg)
     save_trunk(policy.eval(), folder, {"data_sha256": train.digest(), "transitions": len(train)})
 

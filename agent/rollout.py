@@ -46,8 +46,7 @@ def read_folder(folder: str) -> Files:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def write_folder(files: Files) -> str:
-    root = Path(tempfile.mkdtemp(prefix="peam-memory-"))
+def write_folder(files: Files, root: Path) -> str:
     for rel, blob in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(blob)
@@ -65,11 +64,14 @@ class Worker:
 
         torch.set_num_threads(1)
         self.cfg = _build(RunConfig, config)
+        self._tmp = tempfile.TemporaryDirectory(prefix="peam-worker-")
+        """Shipped memory and the planner's cache; removed when the worker ends."""
+        tmp = Path(self._tmp.name)
         if files:  # the shipped memory folder replaces the driver's path
             if self.cfg.fast.dir:
-                self.cfg.fast.dir = write_folder(files)
+                self.cfg.fast.dir = write_folder(files, tmp / "memory")
             elif self.cfg.retrieval.dir:
-                self.cfg.retrieval.dir = write_folder(files)
+                self.cfg.retrieval.dir = write_folder(files, tmp / "memory")
         self.tasks = load_tasks(self.cfg.tasks_file)
         self.env_factory = env_factory
         self._envs: dict[int, Any] = {}
@@ -99,7 +101,7 @@ class Worker:
         from agent.runner import EpisodeRunner
 
         if self._planner is None:
-            self._planner = make_planner(self.cfg, Path(tempfile.mkdtemp(prefix="peam-llm-")))
+            self._planner = make_planner(self.cfg, Path(self._tmp.name))
             self._fast = make_fast(self.cfg)
         task = self.tasks[spec.task_id]
         store = RecordingStore(spec.key)
@@ -162,11 +164,25 @@ def play_local(
                         todo.append(spec)
         except BrokenProcessPool:  # raised by wait() itself on some Pythons
             todo += list(futures.values())
-        pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:  # Ctrl-C, or the consumer stopped early: no worker outlives us
+            stop_pool(pool)
+            raise
+        pool.shutdown(wait=True)
         for spec in todo:
             tries[spec] += 1
             if tries[spec] > retries:
                 raise WorkerLost(f"episode {spec.key} failed {tries[spec]} times: its worker died")
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and end the worker processes now (not after their episodes)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=10)
 
 
 # -- Ray actors ----------------------------------------------------------------------

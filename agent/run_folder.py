@@ -56,7 +56,9 @@ def prepare(config: RunConfig, out: Path, resume: bool = False, overwrite: bool 
         raise RunFolderError(f"nothing to resume in {out} (no config.yaml); drop --resume")
     if resume:
         saved = yaml.safe_load((out / "config.yaml").read_text())
-        config = _build(RunConfig, saved)
+        given, config = config, _build(RunConfig, saved)
+        # How to play is chosen per invocation; what to play comes from the saved config.
+        config.workers, config.ray_address = given.workers, given.ray_address
     _validate(config)
     tasks = select(load_tasks(config.tasks_file), config.tasks)
     seeds = parse_seeds(config.seeds)

@@ -114,6 +114,7 @@ def consolidate_single(
     if kind not in SINGLE:
         raise ValueError(f"unknown variant {kind!r}; valid choices: {', '.join(SINGLE)}")
     base, _ = load_trunk(root / "trunk")
+    torch.manual_seed(config.bc.seed)  # fresh LoRA weights: the same on every run
     if kind == "full":
         policy, _ = load_trunk(root / "trunk")
         for p in policy.parameters():

@@ -210,6 +210,7 @@ class Consolidator:
             return None, ""
         self._say(f"training the trunk by BC on {len(data)} verified steps")
         table = torch.from_numpy(self.embedder.embed(data.texts)).to(self.device)
+        torch.manual_seed(self.config.trunk.seed)  # the same store gives the same trunk
         policy = FastPolicy().to(self.device)
         distributed.broadcast(policy.parameters())  # every rank starts from rank 0's init
         train_bc(lambda r, t, s: policy(r, t, s), list(policy.parameters()), data, table,
@@ -248,6 +249,7 @@ class Consolidator:
             return
         train, val = mine_all.split(cfg.validate_every)
         table = torch.from_numpy(self.embedder.embed(everything.texts)).to(device)
+        torch.manual_seed(cfg.trainer.bc.seed)  # fresh LoRA weights: the same on every run
         model = with_adapters(_copy(trunk), CATEGORIES).to(device).eval()
         parent = registry.latest(self.root, category)
         if parent is not None:

@@ -54,6 +54,8 @@ class RetrievalMemory:
         self.config = cfg = config or RetrievalConfig()
         if cfg.kind not in KINDS:
             raise ValueError(f"unknown index kind {cfg.kind!r}; valid choices: {', '.join(KINDS)}")
+        if cfg.k < 1:
+            raise ValueError(f"retrieval k must be >= 1 (neighbours that vote), got {cfg.k}")
         self.dim = dim
         if cfg.kind == "flat":
             self.index = faiss.IndexFlatL2(dim)

@@ -99,10 +99,24 @@ def test_kill_9_mid_training_keeps_serving_and_the_restart_finishes(run):
     job = run / "consolidation" / "jobs" / "gather"
     job.mkdir(parents=True)
     atomic_write(job / "plan.json", json.dumps({"until": until, "decision": None}))
-    cmd = [sys.executable, "-m", "agent.cli", "consolidate", "--run", str(run),
-           "--epochs", "400", "--device", "cpu"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "agent.cli",
+        "consolidate",
+        "--run",
+        str(run),
+        "--epochs",
+        "400",
+        "--device",
+        "cpu",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     checkpoint = job / "checkpoint" / "job.json"
     deadline = time.time() + 240
     while not checkpoint.exists() and time.time() < deadline and proc.poll() is None:
@@ -161,3 +175,21 @@ def test_consolidate_config_keys_are_checked(run, capsys):
     assert "bad tiers" in capsys.readouterr().err
     assert main(["consolidate", "--run", str(run.parent / "missing")]) == 2
     assert "no experience store" in capsys.readouterr().err
+
+
+def test_the_same_store_gives_the_same_trunk_and_adapters(run, tmp_path):
+    for out in ("a", "b"):
+        daemon = Consolidator(
+            run, _config(), tmp_path / out, embedder=HashEmbedder(), log=lambda _: None
+        )
+        daemon.run_once()
+
+    def weights(root: Path) -> dict[str, str]:
+        return {
+            str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in root.rglob("*.safetensors")
+        }
+
+    a = weights(tmp_path / "a")
+    assert len(a) >= 3  # the trunk and at least two adapters
+    assert a == weights(tmp_path / "b")
