@@ -65,6 +65,7 @@ def agent_results(folder: Path, tasks: list, seeds: list[int]) -> dict[str, Any]
         "overall": _rate(sum(won.values()), len(won)),
         "first_attempt": _rate(sum(first.values()), len(first)),
         "trials": {f"{t}/{s}": w for (t, s), w in won.items()},
+        "first_trials": {f"{t}/{s}": w for (t, s), w in first.items()},
         "episodes": episodes,
         "steps": steps,
         "seconds": seconds,
@@ -110,17 +111,18 @@ def build_report(out: Path, specs: dict[str, Any], cfg: Any) -> dict[str, Any]:
         else next((n for n, a in agents.items() if a["kind"] == "peam"), None)
     )
     if ref is not None:
-        base = agents[ref]["trials"]
         for name, row in agents.items():
             if name == ref:
                 continue
-            only_ref = sum(base[k] and not row["trials"][k] for k in base)
-            only_it = sum(row["trials"][k] and not base[k] for k in base)
-            row["mcnemar_vs_" + ref] = {
-                f"{ref}_only": only_ref,
-                f"{name}_only": only_it,
-                "p": mcnemar(only_ref, only_it),
-            }
+            for key, suffix in (("trials", ""), ("first_trials", "_first_attempt")):
+                base, other = agents[ref][key], row[key]
+                only_ref = sum(base[k] and not other[k] for k in base)
+                only_it = sum(other[k] and not base[k] for k in base)
+                row[f"mcnemar_vs_{ref}{suffix}"] = {
+                    f"{ref}_only": only_ref,
+                    f"{name}_only": only_it,
+                    "p": mcnemar(only_ref, only_it),
+                }
     return {
         "reference": ref,
         "seeds": cfg.seeds,
@@ -156,24 +158,26 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"Experience: `{report['experience']}`. Held-out seeds {report['seeds']}; up to"
         f" {report['attempts']} attempts per trial for sampling agents (deterministic agents"
         ' get one: a retry replays the same episode); "first attempt" is every agent on one'
-        " episode per trial. Success with 95% Wilson intervals; McNemar on paired trials"
-        " (overall success).",
+        " episode per trial. Success with 95% Wilson intervals; exact McNemar tests on paired"
+        " trials (discordant trials: reference won / this agent won).",
         "",
         "| agent | kind | first attempt | overall | "
         + " | ".join(ORDER)
-        + " | McNemar vs "
-        + str(ref)
-        + " |",
-        "| --- | --- | --- | --- | " + " | ".join("---" for _ in ORDER) + " | --- |",
+        + f" | McNemar vs {ref} (first attempt) | McNemar vs {ref} (overall) |",
+        "| --- | --- | --- | --- | " + " | ".join("---" for _ in ORDER) + " | --- | --- |",
     ]
     for n in names:
         a = agents[n]
         kind = a["kind"] + (f" / {a['variant']}" if a["variant"] else "")
         cats = " | ".join(_pct(a["categories"][c]) if c in a["categories"] else "-" for c in ORDER)
-        m = a.get(f"mcnemar_vs_{ref}")
-        test = "-" if m is None else f"{m[f'{ref}_only']} vs {m[f'{n}_only']}, p={m['p']:.3g}"
+        tests = []
+        for suffix in ("_first_attempt", ""):
+            m = a.get(f"mcnemar_vs_{ref}{suffix}")
+            tests.append(
+                "-" if m is None else f"{m[f'{ref}_only']} vs {m[f'{n}_only']}, p={m['p']:.3g}"
+            )
         rates = f"{_pct(a['first_attempt'])} | {_pct(a['overall'])}"
-        lines.append(f"| {n} | {kind} | {rates} | {cats} | {test} |")
+        lines.append(f"| {n} | {kind} | {rates} | {cats} | {' | '.join(tests)} |")
     lines += ["", "![success per category](categories.png)", "", "## Per task", ""]
     tasks = list(agents[names[0]]["tasks"])
     lines.append("| task | " + " | ".join(names) + " |")

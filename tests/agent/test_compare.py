@@ -68,6 +68,10 @@ def test_compare_end_to_end_report_matches_the_stores(slow_store, tmp_path, caps
     assert report["agents"]["slow"]["overall"]["successes"] == 4
     m = report["agents"]["slow"]["mcnemar_vs_peam"]
     assert m["p"] == mcnemar(m["peam_only"], m["slow_only"])
+    first = report["agents"]["slow"]["mcnemar_vs_peam_first_attempt"]
+    peam_first = report["agents"]["peam"]["first_trials"]
+    slow_first = report["agents"]["slow"]["first_trials"]
+    assert first["slow_only"] == sum(slow_first[k] and not peam_first[k] for k in peam_first)
     for name in ("peam", "retrieval", "shared"):
         row = report["agents"][name]
         assert len(row["forgetting_matrix"]) == 3 and row["memory_growth"][-1]["bytes"] > 0
