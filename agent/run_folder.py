@@ -76,7 +76,7 @@ def prepare(config: RunConfig, out: Path, resume: bool = False, overwrite: bool 
 
 
 def _validate(config: RunConfig) -> None:
-    if config.backend not in envs.BACKENDS and config.backend not in envs.BACKENDS.values():
+    if envs.backend_name(config.backend) is None:
         raise envs.UnknownBackendError(
             f"unknown backend {config.backend!r}; valid choices: {', '.join(envs.BACKENDS)}"
         )
@@ -100,7 +100,7 @@ def _validate(config: RunConfig) -> None:
         raise ConfigError("set fast.dir or retrieval, not both: one memory takes the subgoals")
     if config.retrieval.dir and config.runner.envs > 1:
         raise ConfigError("the retrieval agent plays one env at a time; set runner.envs=1")
-    if config.backend in ("minedojo", "peam/MineDojo-v0"):
+    if envs.backend_name(config.backend) == "minedojo":
         if config.runner.envs > 1:
             raise ConfigError("MineDojo runs one Minecraft per env; set runner.envs=1")
         from envs.minedojo_env import check_available
@@ -169,17 +169,17 @@ def execute(
 ) -> dict[str, Any]:
     """Play every episode still to do, writing summary.json after each one."""
     cfg = plan.config
-    planner = make_planner(cfg, plan.out)
-    fast = make_fast(cfg)
 
     def write_summary() -> dict[str, Any]:
         summary = summarize(plan.store, plan.run_id, plan.tasks)
         atomic_write(plan.out / "summary.json", json.dumps(summary, indent=2))
         return summary
 
+    if cfg.workers > 1 or cfg.ray_address:  # the workers build their own planner and memory
+        return _execute_pool(plan, write_summary, on_episode)
+    planner = make_planner(cfg, plan.out)
+    fast = make_fast(cfg)
     summary = write_summary() if not plan.todo else {}
-    if cfg.workers > 1 or cfg.ray_address:
-        return _execute_pool(plan, write_summary, on_episode) or summary
 
     def make_runner(env: Any) -> EpisodeRunner:
         # A fresh controller per episode: no survival mode carries over.
@@ -243,14 +243,14 @@ def _execute_pool(
     """Episodes played by a worker pool (``agent.rollout``); this process alone writes."""
     from agent.rollout import EpisodeSpec, dispatch, store_once
 
-    cfg, summary = plan.config, {}
+    cfg = plan.config
     specs = [EpisodeSpec(task.id, seed) for task, seed in plan.todo]
     stored = {f"{e.task_id}/{e.seed}" for e in plan.store.episodes(plan.run_id)}
     address = cfg.ray_address or None
     for record in dispatch(specs, cfg, cfg.workers, ray_address=address):
         if store_once(plan.store, plan.run_id, stored, record):
             plan.store.flush()
-            summary = write_summary()
+            write_summary()
             if on_episode is not None:
                 task_id, seed = record.key.rsplit("/", 1)
                 on_episode(
@@ -258,12 +258,12 @@ def _execute_pool(
                         task_id, int(seed), record.success, record.steps, record.outcome, 0
                     )
                 )
-    return summary
+    return write_summary()
 
 
 def make_controller(cfg: RunConfig) -> Any:
     """The slow tier's controller for the backend (a fresh one per episode)."""
-    if cfg.backend in ("minedojo", "peam/MineDojo-v0"):
+    if envs.backend_name(cfg.backend) == "minedojo":
         from agent.minedojo_controller import MineDojoController
 
         return MineDojoController()

@@ -32,7 +32,7 @@ from agent.adapters import CATEGORIES, load_adapter, with_adapters
 from agent.trunk_io import load_trunk, save_trunk
 from consolidation import registry
 from consolidation.bc import BCConfig, batch_tensors, bc_loss, evaluate_accuracy, train_bc
-from consolidation.daemon import ConsolidateConfig, Consolidator
+from consolidation.daemon import ConsolidateConfig, Consolidator, _copy
 from consolidation.dataset import Transitions
 
 ORDER = ("gather", "craft", "combat")
@@ -113,18 +113,17 @@ def consolidate_single(
     """Train the ``kind`` variant stage by stage from ``root/trunk``, publish it into ``root``."""
     if kind not in SINGLE:
         raise ValueError(f"unknown variant {kind!r}; valid choices: {', '.join(SINGLE)}")
-    base, _ = load_trunk(root / "trunk")
+    base, trunk_meta = load_trunk(root / "trunk")
     torch.manual_seed(config.bc.seed)  # fresh LoRA weights: the same on every run
     if kind == "full":
-        policy, _ = load_trunk(root / "trunk")
+        policy = _copy(base)
         for p in policy.parameters():
             p.requires_grad_(True)
         model: Any = policy
         params = list(policy.parameters())
         bc = replace(config.bc, lr=config.full_lr)
     else:
-        trunk, _ = load_trunk(root / "trunk")
-        model = with_adapters(trunk, ("shared",))
+        model = with_adapters(_copy(base), ("shared",))
         params = [p for n, p in model.named_parameters() if "lora_" in n]
         bc = config.bc
 
@@ -157,12 +156,11 @@ def consolidate_single(
             p.requires_grad_(False)
         sha = save_trunk(model, root / "trunk", {"variant": "full fine-tuning"})
         for c in CATEGORIES:  # identity adapters: the fine-tuned trunk acts alone
-            registry.publish(with_adapters(_clone(model), CATEGORIES), c, root, sha, meta)
+            registry.publish(with_adapters(_copy(model), CATEGORIES), c, root, sha, meta)
         return matrix
     shared = {k: v for k, v in model.state_dict().items() if ".shared." in k}
-    _, trunk_meta = load_trunk(root / "trunk")
     for c in CATEGORIES:
-        target = with_adapters(_clone(base), CATEGORIES)
+        target = with_adapters(_copy(base), CATEGORIES)
         renamed = {k.replace(".shared.", f".{c}."): v for k, v in shared.items()}
         missing = target.load_state_dict(renamed, strict=False)
         if missing.unexpected_keys:
@@ -192,9 +190,3 @@ def _fisher(forward, params, data: Transitions, table, config: SingleConfig) -> 
         for o, g in zip(out, torch.autograd.grad(loss, params), strict=True):
             o += g.detach() ** 2 / len(chunks)
     return out
-
-
-def _clone(trunk: Any) -> Any:
-    from consolidation.daemon import _copy
-
-    return _copy(trunk)

@@ -28,6 +28,13 @@ class UnknownBackendError(ValueError):
     """Raised for a backend name that is not registered."""
 
 
+def backend_name(backend: str) -> str | None:
+    """The short name (``crafter``) of a backend given by name or Gymnasium id; None if unknown."""
+    if backend in BACKENDS:
+        return backend
+    return next((name for name, env_id in BACKENDS.items() if env_id == backend), None)
+
+
 def make(backend: str = "crafter", **kwargs: Any) -> gymnasium.Env:
     """Build a backend by name (``crafter``, ``minedojo``) or Gymnasium id (``peam/Crafter-v0``).
 

@@ -6,8 +6,8 @@ an observation feature (the rgb frame pooled to a coarse grid, plus inventory,
 status and the last action: ``agent.policy.state_vector``) and the subgoal's
 text embedding, each L2-normalised. The retrieval agent acts by a vote over the
 k nearest stored steps. The index is flat by default (exact); ``hnsw`` and
-``ivf`` trade exactness for speed. Persisted next to the store with
-``faiss.write_index`` (plus the actions, atomically) and grown incrementally.
+``ivf`` trade exactness for speed. Persisted with faiss's serialisation written
+atomically (plus the actions); ``memory.retrieval_sync`` grows one next to a store.
 """
 
 from __future__ import annotations
@@ -92,28 +92,30 @@ class RetrievalMemory:
     def __len__(self) -> int:
         return int(self.index.ntotal)
 
-    def act(self, rgb: np.ndarray, state: np.ndarray, text: np.ndarray, n_actions: int):
-        """The majority action of the k nearest stored steps, per query (ties: nearest first)."""
+    def _neighbour_actions(self, rgb: np.ndarray, state: np.ndarray, text: np.ndarray):
+        """Per query, the actions of the k nearest stored steps, nearest first."""
         if len(self) == 0:
             raise ValueError("retrieval memory is empty; add verified steps first")
         _, idx = self.index.search(self.keys(rgb, state, text), min(self.config.k, len(self)))
-        out = np.empty(len(idx), dtype=np.int64)
-        for row, neighbours in enumerate(idx):
-            acts = self.actions[neighbours[neighbours >= 0]]
+        return [self.actions[row[row >= 0]] for row in idx]
+
+    def act(self, rgb: np.ndarray, state: np.ndarray, text: np.ndarray, n_actions: int):
+        """The majority action of the k nearest stored steps, per query (ties: nearest first)."""
+        out = []
+        for acts in self._neighbour_actions(rgb, state, text):
             votes = np.bincount(acts, minlength=n_actions)
             best = np.flatnonzero(votes == votes.max())
-            out[row] = next(a for a in acts if a in best)
-        return out
+            out.append(next(a for a in acts if a in best))
+        return np.array(out, dtype=np.int64)
 
     def votes(self, rgb: np.ndarray, state: np.ndarray, text: np.ndarray, n_actions: int):
         """(B, n_actions) vote counts of the k nearest stored steps, per query."""
-        if len(self) == 0:
-            raise ValueError("retrieval memory is empty; add verified steps first")
-        _, idx = self.index.search(self.keys(rgb, state, text), min(self.config.k, len(self)))
-        out = np.zeros((len(idx), n_actions), dtype=np.float64)
-        for row, neighbours in enumerate(idx):
-            out[row] = np.bincount(self.actions[neighbours[neighbours >= 0]], minlength=n_actions)
-        return out
+        return np.stack(
+            [
+                np.bincount(acts, minlength=n_actions).astype(np.float64)
+                for acts in self._neighbour_actions(rgb, state, text)
+            ]
+        )
 
     def nbytes(self) -> int:
         """Bytes the index and actions take when serialised."""
