@@ -6,12 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from agent.config import ConfigError, load_config
-from agent.llm_planner import MissingAPIKeyError
-from consolidation.dataset import NoTrainingDataError
-from consolidation.registry import RegistryError
+from agent.fast.registry import RegistryError
+from agent.loop.config import load_config
+from agent.slow.llm_planner import MissingAPIKeyError
 from envs import UnknownBackendError
+from envs.config import ConfigError
 from envs.tasks import DEFAULT_TASKS_FILE, UnknownTaskError, load_tasks
+from memory.transitions import NoTrainingDataError
 
 EXIT_USAGE = 2
 
@@ -169,8 +170,8 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from agent import run_folder
-    from agent.progress import run_with_progress
+    from agent.loop import run_folder
+    from agent.loop.progress import run_with_progress
 
     overrides = list(args.set)
     if args.task:
@@ -210,8 +211,9 @@ def _pct(value: float | None) -> str:
 def _cmd_train_fast(args: argparse.Namespace) -> int:
     import shutil
 
-    from agent.progress import stage_progress
-    from consolidation.fast_training import FastTrainConfig, train_fast
+    from agent.loop.progress import stage_progress
+    from consolidation.config import FastTrainConfig
+    from consolidation.fast_training import train_fast
 
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
@@ -251,8 +253,9 @@ def _cmd_train_fast(args: argparse.Namespace) -> int:
 
 
 def _cmd_consolidate(args: argparse.Namespace) -> int:
-    from agent.config import load_dataclass
-    from consolidation.daemon import ConsolidateConfig, Consolidator
+    from consolidation.config import ConsolidateConfig
+    from consolidation.daemon import Consolidator
+    from envs.config import load_dataclass
 
     overrides = list(args.set)
     for flag, key in (
@@ -286,8 +289,8 @@ def _cmd_consolidate(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     import shutil
 
-    from agent.compare import compare, load_compare
-    from agent.report import write_report
+    from agent.compare.report import write_report
+    from agent.compare.run import compare, load_compare
 
     cfg, specs = load_compare(args.config, list(args.set))
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
@@ -307,9 +310,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_memory(args: argparse.Namespace) -> int:
-    from agent.text_embedding import SubgoalEmbedder
-    from memory.retrieval import KINDS, RetrievalConfig
+    from memory.config import RetrievalConfig
+    from memory.retrieval import KINDS
     from memory.retrieval_sync import sync
+    from memory.text_embedding import SubgoalEmbedder
 
     if args.index not in KINDS:
         raise ConfigError(f"unknown index {args.index!r}; valid choices: {', '.join(KINDS)}")
@@ -330,7 +334,7 @@ def _cmd_memory(args: argparse.Namespace) -> int:
 
 
 def _cmd_adapters(args: argparse.Namespace) -> int:
-    from consolidation import registry
+    from agent.fast import registry
 
     root = Path(args.run)
     if args.action == "rollback":
@@ -385,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"peam: {err}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as err:
-        from agent.run_folder import RunFolderError
+        from agent.loop.run_folder import RunFolderError
         from envs.minedojo_env import MineDojoUnavailable
 
         if isinstance(err, RunFolderError | MineDojoUnavailable):

@@ -19,11 +19,13 @@ import time
 import numpy as np
 import torch
 
-from agent.adapters import with_adapters
-from agent.policy import FastPolicy, PolicyConfig
-from consolidation.dataset import Transitions
-from consolidation.trainer import TrainerConfig, train_category
-from consolidation.worthiness import PWConfig, score
+from agent.fast.adapters import with_adapters
+from agent.fast.config import PolicyConfig
+from agent.fast.policy import FastPolicy
+from consolidation.config import PWConfig, TrainerConfig
+from consolidation.trainer import train_category
+from consolidation.worthiness import score
+from memory.transitions import Transitions
 
 
 def synthetic(n: int, seed: int = 0) -> Transitions:

@@ -26,12 +26,13 @@ import numpy as np
 import torch
 
 import envs
-from agent.adapters import CATEGORIES, save_adapter, with_adapters
-from agent.controller import DeliberateController
-from agent.fast_executor import FastConfig, FastExecutor
-from agent.policy import FastPolicy
-from agent.records import Subgoal
-from agent.trunk_io import save_trunk
+from agent.fast.adapters import CATEGORIES, save_adapter, with_adapters
+from agent.fast.config import FastConfig
+from agent.fast.executor import FastExecutor
+from agent.fast.policy import FastPolicy
+from agent.fast.trunk import save_trunk
+from agent.slow.controller import DeliberateController
+from memory.records import Subgoal
 
 SUBGOALS = {
     "craft": Subgoal("make", "wood_pickaxe"),

@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agent.adapters import with_adapters
-from agent.text_embedding import SubgoalEmbedder
-from agent.trunk_io import load_trunk
-from consolidation.bc import BCConfig, evaluate_accuracy
-from consolidation.dataset import load_transitions
-from consolidation.trainer import TrainerConfig, train_category
+from agent.fast.adapters import with_adapters
+from agent.fast.trunk import load_trunk
+from consolidation.bc import evaluate_accuracy
+from consolidation.config import BCConfig, TrainerConfig
+from consolidation.trainer import train_category
+from memory.text_embedding import SubgoalEmbedder
+from memory.transitions import load_transitions
 
 ORDER = ("gather", "craft", "combat")
 

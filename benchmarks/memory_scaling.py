@@ -30,10 +30,12 @@ import torch
 from executor_latency import SUBGOALS, random_fast_tier
 
 import envs
-from agent.fast_executor import FastConfig, FastExecutor
-from agent.policy import state_vector
-from agent.text_embedding import SubgoalEmbedder
-from memory.retrieval import RetrievalConfig, RetrievalMemory
+from agent.fast.config import FastConfig
+from agent.fast.executor import FastExecutor
+from envs.schema import state_vector
+from memory.config import RetrievalConfig
+from memory.retrieval import RetrievalMemory
+from memory.text_embedding import SubgoalEmbedder
 
 
 def median_ms(fn: Callable[[int], object], calls: int) -> float:

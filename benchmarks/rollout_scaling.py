@@ -1,7 +1,7 @@
 """Rollout throughput: episodes/s with 1 and 2 workers, in one run.
 
 The same slow-tier episode specs (``--tasks`` x ``--seeds``) are played by a
-worker pool (``agent.rollout``: local processes, or Ray with ``--ray``) while
+worker pool (``agent.loop.pool``: local processes, or Ray with ``--ray``) while
 this process alone writes every episode to a fresh store, exactly as
 ``peam run --workers N`` does. Reported per pool size: total wall time
 (including starting the workers) and steady throughput, measured from the
@@ -18,8 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.config import load_config, parse_seeds
-from agent.rollout import EpisodeSpec, dispatch, store_once
+from agent.loop.config import load_config
+from agent.loop.pool import EpisodeSpec, dispatch, store_once
+from envs.config import parse_seeds
 from memory.store import ExperienceStore
 
 

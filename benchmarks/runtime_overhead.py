@@ -22,11 +22,12 @@ import crafter
 import numpy as np
 
 import envs
-from agent.records import CallStats, Decision, Subgoal
-from agent.runner import EpisodeRunner, RunnerConfig
+from agent.loop.config import RunnerConfig
+from agent.loop.runner import EpisodeRunner
 from envs.crafter_env import make_deterministic
 from envs.tasks import Task
 from envs.verifiers import Verifier
+from memory.records import CallStats, Decision, Subgoal
 from memory.store import ExperienceStore
 
 

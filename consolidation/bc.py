@@ -3,7 +3,7 @@
 The loss is cross-entropy on the verified action plus a binary term on the
 subgoal-done head. Training the trunk updates every trunk weight; training an
 adapter updates only that adapter's LoRA weights (the trunk is frozen and
-other adapters are not touched: see ``agent.adapters``).
+other adapters are not touched: see ``agent.fast.adapters``).
 """
 
 from __future__ import annotations
@@ -17,23 +17,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from consolidation import distributed
-from consolidation.dataset import Transitions
+from consolidation.config import BCConfig
+from memory.transitions import Transitions
 
 Forward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
-
-
-@dataclass
-class BCConfig:
-    epochs: float = 3.0
-    """Passes over the data (fractions allowed)."""
-    batch_size: int = 256
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    done_weight: float = 0.2
-    """Weight of the subgoal-done head's loss next to the action loss."""
-    seed: int = 0
-    log_every: int = 10
-    """Updates per entry in the logged loss curve."""
 
 
 @dataclass

@@ -21,34 +21,25 @@ zero-initialised (identity) adapters.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from agent.adapters import CATEGORIES, load_adapter, with_adapters
-from agent.trunk_io import load_trunk, save_trunk
-from consolidation import registry
-from consolidation.bc import BCConfig, batch_tensors, bc_loss, evaluate_accuracy, train_bc
-from consolidation.daemon import ConsolidateConfig, Consolidator, _copy
-from consolidation.dataset import Transitions
+from agent.fast import registry
+from agent.fast.adapters import CATEGORIES, load_adapter, with_adapters
+from agent.fast.trunk import load_trunk, save_trunk
+from consolidation.bc import batch_tensors, bc_loss, evaluate_accuracy, train_bc
+from consolidation.config import ConsolidateConfig, SingleConfig
+from consolidation.daemon import Consolidator, _copy
+from memory.transitions import Transitions
 
 ORDER = ("gather", "craft", "combat")
 SINGLE = ("shared", "ewc", "full")
 CPU = torch.device("cpu")
 Matrix = list[dict[str, float | None]]
-
-
-@dataclass
-class SingleConfig:
-    bc: BCConfig = field(default_factory=lambda: BCConfig(epochs=2.0, lr=2e-3))
-    """Behaviour cloning per stage (the shared adapter; full fine-tuning uses full_lr)."""
-    full_lr: float = 1e-3
-    ewc_lambda: float = 100.0
-    """Weight of EWC's anchor: lambda/2 * sum F (theta - theta*)^2."""
-    fisher_samples: int = 1024
 
 
 def split_by_category(data: Transitions, every: int) -> dict[str, tuple[Transitions, Transitions]]:

@@ -4,7 +4,7 @@ One pass (:meth:`Consolidator.run_once`) or a loop following the store as
 agents write it (:meth:`Consolidator.watch`). Layout in the run folder::
 
     trunk/                         frozen trunk (trained by BC first if missing)
-    adapters/<category>/v<N>/      published versions + LATEST (consolidation.registry)
+    adapters/<category>/v<N>/      published versions + LATEST (agent.fast.registry)
     consolidation/decisions.jsonl  every trigger decision with its statistic
     consolidation/jobs/<category>/ the running job: plan + resumable checkpoint
     consolidation/tb/              TensorBoard: losses, PW components, trigger z
@@ -20,53 +20,31 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from agent.adapters import CATEGORIES, load_adapter, trunk_hash, with_adapters
-from agent.atomic import atomic_write
-from agent.device import resolve_device
-from agent.policy import FastPolicy
-from agent.text_embedding import SubgoalEmbedder
-from agent.trunk_io import load_trunk, save_trunk
-from consolidation import distributed, registry
-from consolidation.bc import BCConfig, evaluate_accuracy, train_bc
-from consolidation.dataset import NoTrainingDataError, Transitions, load_transitions
+from agent.fast import registry
+from agent.fast.adapters import CATEGORIES, load_adapter, trunk_hash, with_adapters
+from agent.fast.device import resolve_device
+from agent.fast.policy import FastPolicy
+from agent.fast.trunk import load_trunk, save_trunk
+from consolidation import distributed
+from consolidation.bc import evaluate_accuracy, train_bc
+from consolidation.config import ConsolidateConfig
 from consolidation.pairs import mine_pairs
-from consolidation.trainer import TrainerConfig, train_category
-from consolidation.trigger import (
-    TriggerConfig,
-    TriggerDecision,
-    enough_successes,
-    failure_jump,
-    fixed_threshold,
-)
-from consolidation.worthiness import PWConfig, score
+from consolidation.trainer import train_category
+from consolidation.trigger import TriggerDecision, enough_successes, failure_jump, fixed_threshold
+from consolidation.worthiness import score
+from memory.atomic import atomic_write
 from memory.store import AttemptRecord, ExperienceStore
+from memory.text_embedding import SubgoalEmbedder
+from memory.transitions import NoTrainingDataError, Transitions, load_transitions
 
 Log = Callable[[str], None]
-
-
-@dataclass
-class ConsolidateConfig:
-    trigger: TriggerConfig = field(default_factory=TriggerConfig)
-    pw: PWConfig = field(default_factory=PWConfig)
-    trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    trunk: BCConfig = field(default_factory=lambda: BCConfig(epochs=4.0))
-    """Behaviour cloning of the trunk when the run has none yet."""
-    tiers: tuple[str, ...] = ("slow", "fast")
-    """Whose verified attempts BC learns from (pairs always pair a failure with its fix)."""
-    select_by_pw: bool = True
-    """False: train on every verified step of the category (the no-PW variant)."""
-    validate_every: int = 10
-    """Hold out every N-th episode of the category to evaluate before/after."""
-    max_transitions: int | None = 200_000
-    device: str = "auto"
-    categories: tuple[str, ...] = CATEGORIES
 
 
 class Consolidator:

@@ -12,37 +12,25 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from agent.adapters import CATEGORIES, with_adapters
-from agent.atomic import atomic_write
-from agent.device import resolve_device
-from agent.gate import save_gate, train_gate
-from agent.policy import FastPolicy, PolicyConfig
-from agent.text_embedding import SubgoalEmbedder
-from agent.trunk_io import save_trunk
-from consolidation import registry
-from consolidation.bc import BCConfig, Forward, evaluate_accuracy, train_bc
-from consolidation.dataset import Transitions, load_transitions
+from agent.fast import registry
+from agent.fast.adapters import with_adapters
+from agent.fast.device import resolve_device
+from agent.fast.gate import save_gate, train_gate
+from agent.fast.policy import FastPolicy
+from agent.fast.trunk import save_trunk
+from consolidation.bc import Forward, evaluate_accuracy, train_bc
+from consolidation.config import BCConfig, FastTrainConfig
+from memory.atomic import atomic_write
+from memory.text_embedding import SubgoalEmbedder
+from memory.transitions import Transitions, load_transitions
 
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass
-class FastTrainConfig:
-    trunk: BCConfig = field(default_factory=lambda: BCConfig(epochs=4.0))
-    adapter: BCConfig = field(default_factory=lambda: BCConfig(epochs=2.0, lr=2e-3))
-    lora_rank: int = 8
-    policy: PolicyConfig = field(default_factory=PolicyConfig)
-    max_transitions: int | None = 300_000
-    device: str = "auto"
-    validate_every: int = 10
-    """Hold out every N-th episode to report validation accuracy (0: train on all)."""
-    categories: tuple[str, ...] = CATEGORIES
 
 
 def text_table(data: Transitions, embedder: SubgoalEmbedder, device: torch.device) -> torch.Tensor:

@@ -19,7 +19,7 @@ import io
 import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,25 +28,11 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save
 
-from agent.atomic import atomic_write, atomic_write_bytes
 from consolidation import distributed
-from consolidation.bc import BCConfig, batch_tensors, bc_loss
-from consolidation.dataset import Transitions
-
-
-@dataclass
-class TrainerConfig:
-    bc: BCConfig = field(default_factory=lambda: BCConfig(epochs=2.0, lr=2e-3))
-    dpo_weight: float = 0.5
-    """Weight of the preference term."""
-    dpo_beta: float = 0.1
-    bc_only: bool = False
-    """Behaviour cloning alone (the comparison variant)."""
-    pairs_per_update: int = 8
-    steps_per_side: int = 32
-    """Steps sampled from each attempt of a pair to estimate its mean log-likelihood."""
-    checkpoint_every: int = 25
-    """Updates between resumable checkpoints."""
+from consolidation.bc import batch_tensors, bc_loss
+from consolidation.config import TrainerConfig
+from memory.atomic import atomic_write, atomic_write_bytes
+from memory.transitions import Transitions
 
 
 @dataclass

@@ -19,17 +19,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-
-@dataclass
-class TriggerConfig:
-    alpha: float = 1e-4
-    """Significance level of both tests."""
-    kind: str = "scale_free"
-    """scale_free (the z-tests above) or fixed (the comparison variant: fixed thresholds)."""
-    min_attempts: int = 500
-    """fixed: attempts (new since the served adapter) needed before it may fire."""
-    max_failure_rate: float = 0.25
-    """fixed, adapter served: fire when the new attempts fail more often than this."""
+from consolidation.config import TriggerConfig
 
 
 @dataclass(frozen=True)

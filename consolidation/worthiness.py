@@ -22,19 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from consolidation.dataset import Transitions
+from consolidation.config import PWConfig
+from memory.transitions import Transitions
 
 COMPONENTS = ("cost", "stability", "redundancy", "interference")
-
-
-@dataclass
-class PWConfig:
-    cost: float = 1.0
-    stability: float = 1.0
-    redundancy: float = 1.0
-    interference: float = 1.0
-    select: float = 0.7
-    """Fraction of the category's verified attempts (top PW) consolidation trains on."""
 
 
 @dataclass

@@ -17,8 +17,8 @@ from typing import Any
 import faiss
 import numpy as np
 
-from agent.atomic import atomic_write, atomic_write_bytes
 from envs.tasks import Task, load_tasks
+from memory.atomic import atomic_write, atomic_write_bytes
 from memory.store import ExperienceStore
 
 INDEX = "plans.faiss"

@@ -3,7 +3,7 @@
 The baseline the parametric fast tier is compared with (Voyager/JARVIS-1 style
 memory, here at the level of single decisions). A key is the concatenation of
 an observation feature (the rgb frame pooled to a coarse grid, plus inventory,
-status and the last action: ``agent.policy.state_vector``) and the subgoal's
+status and the last action: ``envs.schema.state_vector``) and the subgoal's
 text embedding, each L2-normalised. The retrieval agent acts by a vote over the
 k nearest stored steps. The index is flat by default (exact); ``hnsw`` and
 ``ivf`` trade exactness for speed. Persisted with faiss's serialisation written
@@ -13,32 +13,19 @@ atomically (plus the actions); ``memory.retrieval_sync`` grows one next to a sto
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from agent.atomic import atomic_write, atomic_write_bytes
+from memory.atomic import atomic_write, atomic_write_bytes
+from memory.config import RetrievalConfig
 
 INDEX = "retrieval.faiss"
 ACTIONS = "retrieval_actions.npy"
 META = "retrieval.json"
 KINDS = ("flat", "hnsw", "ivf")
-
-
-@dataclass
-class RetrievalConfig:
-    kind: str = "flat"
-    """flat (exact), hnsw or ivf."""
-    k: int = 8
-    """Neighbours that vote."""
-    pool: int = 8
-    """The rgb frame is average-pooled to pool x pool cells per channel."""
-    text_weight: float = 1.0
-    """Weight of the subgoal part of the key next to the observation part."""
-    hnsw_m: int = 32
-    ivf_lists: int = 64
 
 
 def observation_key(rgb: np.ndarray, state: np.ndarray, pool: int) -> np.ndarray:

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from consolidation.dataset import NoTrainingDataError, load_transitions
+from memory.config import RetrievalConfig
 from memory.plans import PlanMemory
-from memory.retrieval import META, RetrievalConfig, RetrievalMemory
+from memory.retrieval import META, RetrievalMemory
+from memory.transitions import NoTrainingDataError, load_transitions
 
 FOLDER = "retrieval"
 

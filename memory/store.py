@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.records import CallStats, Failure, Subgoal
+from memory.records import CallStats, Failure, Subgoal
 from memory.step_writer import StepWriter
 
 SCHEMA_VERSION = 1

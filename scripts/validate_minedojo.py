@@ -22,9 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import envs
-from agent.minedojo_controller import MineDojoController
-from agent.recipe_planner import RecipePlanner
-from agent.runner import EpisodeRunner, RunnerConfig
+from agent.loop.config import RunnerConfig
+from agent.loop.runner import EpisodeRunner
+from agent.slow.minedojo_controller import MineDojoController
+from agent.slow.recipe_planner import RecipePlanner
 from envs.minedojo_actions import VOCABULARY
 from envs.minedojo_env import MineDojoUnavailable, check_available
 from envs.tasks import load_tasks

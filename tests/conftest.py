@@ -45,9 +45,9 @@ class HashEmbedder:
 def slow_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store of slow-tier episodes: craft and gather tasks, seeds 0-2."""
     import envs
-    from agent.controller import DeliberateController
-    from agent.recipe_planner import RecipePlanner
-    from agent.runner import EpisodeRunner
+    from agent.loop.runner import EpisodeRunner
+    from agent.slow.controller import DeliberateController
+    from agent.slow.recipe_planner import RecipePlanner
     from envs.tasks import load_tasks
     from memory.store import ExperienceStore
 
@@ -67,9 +67,9 @@ def slow_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def fast_dir(slow_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny fast tier (trunk + craft and gather adapters + gate) trained on ``slow_store``."""
-    from agent.policy import PolicyConfig
-    from consolidation.bc import BCConfig
-    from consolidation.fast_training import FastTrainConfig, train_fast
+    from agent.fast.config import PolicyConfig
+    from consolidation.config import BCConfig, FastTrainConfig
+    from consolidation.fast_training import train_fast
 
     out = tmp_path_factory.mktemp("fast")
     cfg = FastTrainConfig(

@@ -7,13 +7,14 @@ import json
 import pytest
 import torch
 
-from agent.adapters import save_adapter, trunk_hash, with_adapters
-from agent.policy import FastPolicy, PolicyConfig
-from agent.trunk_io import load_trunk
-from consolidation.bc import BCConfig
-from consolidation.dataset import NoTrainingDataError, load_transitions
+from agent.fast.adapters import save_adapter, trunk_hash, with_adapters
+from agent.fast.config import PolicyConfig
+from agent.fast.policy import FastPolicy
+from agent.fast.trunk import load_trunk
+from consolidation.config import BCConfig
 from consolidation.fast_training import train_adapter
 from memory.store import ExperienceStore
+from memory.transitions import NoTrainingDataError, load_transitions
 from tests.conftest import HashEmbedder
 
 

@@ -7,19 +7,22 @@ import shutil
 import pytest
 import torch
 
-from agent.fast_executor import FastConfig, FastExecutor
-from consolidation.bc import BCConfig
+from agent.fast.config import FastConfig
+from agent.fast.executor import FastExecutor
+from consolidation.config import (
+    BCConfig,
+    ConsolidateConfig,
+    SingleConfig,
+    TrainerConfig,
+    TriggerConfig,
+)
 from consolidation.continual import (
     ORDER,
-    SingleConfig,
     consolidate_isolated,
     consolidate_single,
     split_by_category,
 )
-from consolidation.daemon import ConsolidateConfig
-from consolidation.dataset import load_transitions
-from consolidation.trainer import TrainerConfig
-from consolidation.trigger import TriggerConfig
+from memory.transitions import load_transitions
 from tests.conftest import HashEmbedder
 
 

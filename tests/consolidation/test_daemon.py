@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.atomic import atomic_write
-from agent.fast_executor import FastConfig, FastExecutor
-from consolidation import registry
-from consolidation.bc import BCConfig
-from consolidation.daemon import ConsolidateConfig, Consolidator
-from consolidation.trainer import TrainerConfig
-from consolidation.trigger import TriggerConfig
+from agent.fast import registry
+from agent.fast.config import FastConfig
+from agent.fast.executor import FastExecutor
+from consolidation.config import BCConfig, ConsolidateConfig, TrainerConfig, TriggerConfig
+from consolidation.daemon import Consolidator
+from memory.atomic import atomic_write
 from memory.store import ExperienceStore
 from tests.conftest import HashEmbedder
 

@@ -6,19 +6,21 @@ import numpy as np
 import torch
 
 import envs
-from agent.adapters import with_adapters
-from agent.controller import DeliberateController
-from agent.fast_executor import FastConfig, FastExecutor
-from agent.policy import FastPolicy, PolicyConfig
-from agent.recipe_planner import RecipePlanner
-from agent.runner import EpisodeRunner, RunnerConfig
-from consolidation.bc import BCConfig
-from consolidation.dataset import Transitions
+from agent.fast.adapters import with_adapters
+from agent.fast.config import FastConfig, PolicyConfig
+from agent.fast.executor import FastExecutor
+from agent.fast.policy import FastPolicy
+from agent.loop.config import RunnerConfig
+from agent.loop.runner import EpisodeRunner
+from agent.slow.controller import DeliberateController
+from agent.slow.recipe_planner import RecipePlanner
+from consolidation.config import BCConfig, PWConfig, TrainerConfig
 from consolidation.pairs import mine_pairs
-from consolidation.trainer import TrainerConfig, train_category
-from consolidation.worthiness import PWConfig, combine, rank01
+from consolidation.trainer import train_category
+from consolidation.worthiness import combine, rank01
 from envs.tasks import load_tasks
 from memory.store import ExperienceStore
+from memory.transitions import Transitions
 from tests.conftest import HashEmbedder
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from consolidation.trigger import TriggerConfig, enough_successes, failure_jump, fixed_threshold
+from consolidation.config import TriggerConfig
+from consolidation.trigger import enough_successes, failure_jump, fixed_threshold
 
 ALPHA = TriggerConfig().alpha
 

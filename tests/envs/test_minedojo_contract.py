@@ -11,9 +11,10 @@ from gymnasium.utils.env_checker import data_equivalence
 
 import envs
 from agent.cli import main
-from agent.minedojo_controller import MineDojoController
-from agent.recipe_planner import RecipePlanner
-from agent.runner import EpisodeRunner, RunnerConfig
+from agent.loop.config import RunnerConfig
+from agent.loop.runner import EpisodeRunner
+from agent.slow.minedojo_controller import MineDojoController
+from agent.slow.recipe_planner import RecipePlanner
 from envs.minedojo_actions import NOOP, NVEC, VOCABULARY, encode
 from envs.minedojo_env import MineDojoEnv, MineDojoUnavailable
 from envs.tasks import load_tasks

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from agent.llm_planner import LLMConfig, LLMPlanner
+from agent.slow.config import LLMConfig
+from agent.slow.llm_planner import LLMPlanner
 from envs.tasks import load_tasks
 from envs.text import TextView
 from memory.plans import PlanMemory
-from tests.agent.fake_openai import FakeOpenAI, Reply, plan_json
+from tests.agent.slow.fake_openai import FakeOpenAI, Reply, plan_json
 from tests.conftest import HashEmbedder
 
 VIEW = TextView({}, {"health": 9.0}, (0.0, 0.0, 0.0), {})
@@ -36,7 +37,7 @@ def test_llm_planner_prompt_carries_retrieved_plans(slow_store, tmp_path, monkey
     server = FakeOpenAI()
     try:
         server.default = Reply(plan_json([]))
-        from agent.records import Subgoal
+        from memory.records import Subgoal
 
         server.script = [Reply(plan_json([Subgoal("collect", "wood", 1)]))]
         planner = LLMPlanner(

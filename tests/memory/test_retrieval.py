@@ -6,14 +6,16 @@ import numpy as np
 import pytest
 
 import envs
-from agent.controller import DeliberateController
-from agent.recipe_planner import RecipePlanner
-from agent.retrieval_executor import RetrievalExecutor
-from agent.runner import EpisodeRunner, RunnerConfig
-from consolidation.dataset import load_transitions
+from agent.fast.retrieval_executor import RetrievalExecutor
+from agent.loop.config import RunnerConfig
+from agent.loop.runner import EpisodeRunner
+from agent.slow.controller import DeliberateController
+from agent.slow.recipe_planner import RecipePlanner
 from envs.tasks import load_tasks
-from memory.retrieval import RetrievalConfig, RetrievalMemory
+from memory.config import RetrievalConfig
+from memory.retrieval import RetrievalMemory
 from memory.store import ExperienceStore
+from memory.transitions import load_transitions
 from tests.conftest import HashEmbedder
 
 
@@ -73,8 +75,8 @@ def test_retrieval_agent_acts_in_the_runner_as_the_fast_tier(slow_store, tmp_pat
 
 
 def test_sampled_votes_follow_the_neighbours_and_the_seed(slow_store):
-    from agent.policy import state_vector
-    from agent.records import Subgoal
+    from envs.schema import state_vector
+    from memory.records import Subgoal
 
     memory, data, text = _memory(slow_store, k=8)
     votes = memory.votes(data.frames[:50], data.states[:50], text[:50], 17)

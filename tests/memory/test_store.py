@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.records import CallStats, Failure, Subgoal
+from memory.records import CallStats, Failure, Subgoal
 from memory.store import ExperienceStore, SchemaVersionError
 
 

@@ -1,0 +1,220 @@
+"""The fast tier: the trained policy acting reflexively for subgoals whose category has an adapter.
+
+Loads a folder written by ``peam train-fast`` (``trunk/``, ``adapters/<category>/``,
+``gate/``). A missing, corrupt or mismatched adapter (or trunk) is refused with an
+:class:`~agent.fast.adapters.AdapterLoadWarning`; the slow tier then takes those subgoals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import warnings
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from agent.fast import registry
+from agent.fast.adapters import (
+    CATEGORIES,
+    AdapterLoadWarning,
+    load_adapter,
+    merged_policy,
+    routed_forward,
+    with_adapters,
+)
+from agent.fast.config import FastConfig
+from agent.fast.device import resolve_device
+from agent.fast.gate import AdapterGate, load_gate
+from agent.fast.policy import FastPolicy
+from agent.fast.trunk import TrunkError, load_trunk
+from envs.schema import state_vector
+from memory.records import Decision, Subgoal
+from memory.text_embedding import SubgoalEmbedder
+
+
+def subgoal_rng(text: str, seed: int = 0) -> np.random.Generator:
+    """The sampling generator of one subgoal attempt (the same for the same text and seed)."""
+    crc = zlib.crc32(text.encode())
+    return np.random.default_rng(crc if seed == 0 else [seed, crc])
+
+
+class FastExecutor:
+    """Acts for one subgoal at a time (:meth:`act`) or for many envs at once (:meth:`act_batch`)."""
+
+    name = "fast"
+
+    def __init__(self, config: FastConfig, embedder: SubgoalEmbedder | None = None):
+        if not config.dir:
+            raise ValueError("FastExecutor needs fast.dir (a folder from `peam train-fast`)")
+        self.config = config
+        self.device = resolve_device(config.device)
+        if self.device.type == "cpu" and config.threads > 0:
+            torch.set_num_threads(config.threads)
+        self.folder = Path(config.dir)
+        self.embedder = embedder or SubgoalEmbedder()
+        self.available: set[str] = set()
+        self.versions: dict[str, int | None] = {}
+        """Adapter version served per category (None: an unversioned folder)."""
+        self._tried: dict[str, int | None] = {}
+        self.gate: AdapterGate | None = None
+        self._merged: dict[str, FastPolicy] = {}
+        self.model: Any = None
+        self._subgoal: Subgoal | None = None
+        self._adapter = ""
+        self._text = np.zeros(0, dtype=np.float32)
+        self._rng = np.random.default_rng(0)
+        try:
+            trunk, meta = load_trunk(self.folder / "trunk", "cpu")
+        except TrunkError as err:
+            warnings.warn(f"fast tier off: {err}", AdapterLoadWarning, stacklevel=2)
+            return
+        self.trunk_sha = meta["trunk_sha256"]
+        self.model = with_adapters(trunk, CATEGORIES)
+        trained = self._trained()
+        for category in CATEGORIES:
+            folder = registry.served_folder(self.folder, category)
+            if not folder.exists() and category not in trained:
+                continue  # never trained (no data yet): the slow tier acts, nothing is wrong
+            self._load(category)
+        self.model.to(self.device).eval()
+        if config.gate:
+            self.gate = load_gate(self.folder / "gate")
+
+    def _load(self, category: str) -> bool:
+        version = registry.latest(self.folder, category)
+        folder = registry.served_folder(self.folder, category)
+        self._tried[category] = version
+        if load_adapter(self.model, category, folder, self.trunk_sha):
+            self.versions[category] = version
+            self.available.add(category)
+            self._merged.pop(category, None)
+            return True
+        if category not in self.model.peft_config:  # peft dropped it mid-load
+            self.available.discard(category)
+        return False
+
+    def refresh(self) -> list[str]:
+        """Load newly published adapter versions (between subgoals); returns what changed.
+
+        A version that fails its checks is refused once with a warning; the
+        previously served version keeps serving.
+        """
+        if self.model is None:
+            return []
+        changed = []
+        for category in CATEGORIES:
+            version = registry.latest(self.folder, category)
+            if version is None or version == self._tried.get(category):
+                continue
+            if self._load(category):
+                changed.append(category)
+        if changed:
+            self.model.to(self.device).eval()
+        return changed
+
+    def _trained(self) -> set[str]:
+        """Categories `peam train-fast` wrote an adapter for (none known without train.json:
+        then only a category folder that exists is expected to load)."""
+        try:
+            report = json.loads((self.folder / "train.json").read_text())
+            return {c for c, row in report["adapters"].items() if "skipped" not in row}
+        except (OSError, ValueError, KeyError):
+            return set()
+
+    # -- routing ---------------------------------------------------------------------
+
+    def covers(self, subgoal: Subgoal) -> str | None:
+        """The adapter that would act for ``subgoal``, or None (the slow tier acts)."""
+        if subgoal.category in self.available:
+            return subgoal.category
+        if self.gate is not None and self.available:
+            emb = self.embedder.embed([subgoal.text])[0]
+            return self.gate.route(emb, self.available, self.config.gate_threshold)
+        return None
+
+    # -- one env -----------------------------------------------------------------------
+
+    def begin(self, subgoal: Subgoal) -> None:
+        adapter = self.covers(subgoal)
+        if adapter is None:
+            raise ValueError(f"no adapter covers {subgoal.text!r}; ask covers() first")
+        self._subgoal, self._adapter = subgoal, adapter
+        self._text = self.embedder.embed([subgoal.text])[0]
+        self._rng = subgoal_rng(subgoal.text, self.config.seed)
+
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
+        if self._subgoal is None:
+            raise RuntimeError("FastExecutor.act() before begin(subgoal)")
+        policy = self._merged.get(self._adapter)
+        if policy is None:
+            policy = self._merged[self._adapter] = merged_policy(self.model, self._adapter)
+        d = self.device
+        with torch.inference_mode(), self._autocast():
+            logits, _done = policy(
+                torch.from_numpy(obs["rgb"][None]).to(d),
+                torch.from_numpy(self._text[None]).to(d),
+                torch.from_numpy(self._state(obs, info.get("last_action", -1))[None]).to(d),
+            )
+        return Decision(int(self._choose(logits.float().cpu().numpy(), self._rng)[0]))
+
+    # -- many envs -------------------------------------------------------------------
+
+    def act_batch(
+        self,
+        obs: dict[str, np.ndarray],
+        subgoals: list[Subgoal],
+        rngs: list[np.random.Generator],
+        last_actions: list[int] | None = None,
+    ) -> np.ndarray:
+        """One forward for a batch of envs, each routed to its own adapter (``adapter_names=``).
+
+        ``obs`` holds batched arrays (as from a ``gymnasium.vector`` env);
+        ``last_actions`` the action each env last took (``info["last_action"]``).
+        """
+        names = [self.covers(s) for s in subgoals]
+        if any(n is None for n in names):
+            raise ValueError("every subgoal in act_batch needs an adapter; ask covers() first")
+        d = self.device
+        text = self.embedder.embed([s.text for s in subgoals])
+        last = last_actions if last_actions is not None else [-1] * len(subgoals)
+        states = np.stack(
+            [
+                self._state({"inventory": i, "status": s}, a)
+                for i, s, a in zip(obs["inventory"], obs["status"], last, strict=True)
+            ]
+        )
+        with self._autocast():
+            logits, _done = routed_forward(
+                self.model,
+                torch.from_numpy(np.ascontiguousarray(obs["rgb"])).to(d),
+                torch.from_numpy(text).to(d),
+                torch.from_numpy(states).to(d),
+                names,  # type: ignore[arg-type]
+            )
+        arr = logits.float().cpu().numpy()
+        return np.array([self._choose(arr[i : i + 1], rng)[0] for i, rng in enumerate(rngs)])
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _state(self, obs: dict[str, np.ndarray], last_action: int) -> np.ndarray:
+        return state_vector(obs, int(last_action), self.model.base_model.model.config.n_actions)
+
+    def _choose(self, logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Sample each row's action at the configured temperature (argmax at 0)."""
+        temp = self.config.temperature
+        if temp <= 0:
+            return logits.argmax(-1)
+        z = logits / temp
+        p = np.exp(z - z.max(-1, keepdims=True))
+        cdf = np.cumsum(p, -1)
+        u = np.array([rng.random() for _ in range(len(p))]) * cdf[:, -1]
+        return np.minimum((cdf < u[:, None]).sum(-1), p.shape[-1] - 1)
+
+    def _autocast(self) -> Any:
+        if self.device.type != "cuda":
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=torch.bfloat16)

@@ -1,0 +1,116 @@
+"""Adapter registry: versioned adapters per category, published atomically, with rollback.
+
+Layout under a fast-tier folder (``peam train-fast --out`` or a run folder)::
+
+    adapters/<category>/v<N>/   peft files + peam_adapter.json (hashes, provenance, metrics)
+    adapters/<category>/LATEST  the served version, e.g. "v3"
+
+Publishing writes the version into a temp dir, fsyncs, renames it into place,
+then replaces LATEST atomically: a reader sees the old version or the new
+one, never a partial one. Loading checks every file's sha256 (``agent.fast.adapters``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from peft import PeftModel
+
+from agent.fast.adapters import META, save_adapter
+from memory.atomic import atomic_write
+
+LATEST = "LATEST"
+_VERSION = re.compile(r"^v(\d+)$")
+
+
+class RegistryError(ValueError):
+    """A version or category that the registry does not hold."""
+
+
+def category_dir(root: Path, category: str) -> Path:
+    return Path(root) / "adapters" / category
+
+
+def versions(root: Path, category: str) -> list[int]:
+    folder = category_dir(root, category)
+    if not folder.is_dir():
+        return []
+    found = (_VERSION.match(p.name) for p in folder.iterdir() if p.is_dir())
+    return sorted(int(m.group(1)) for m in found if m)
+
+
+def latest(root: Path, category: str) -> int | None:
+    """The served version of ``category`` (None: no adapter published)."""
+    pointer = category_dir(root, category) / LATEST
+    try:
+        m = _VERSION.match(pointer.read_text().strip())
+    except OSError:
+        return None
+    return int(m.group(1)) if m else None
+
+
+def served_folder(root: Path, category: str) -> Path:
+    """The folder of the served version (the category folder itself if never versioned)."""
+    version = latest(root, category)
+    folder = category_dir(root, category)
+    return folder / f"v{version}" if version is not None else folder
+
+
+def publish(
+    model: PeftModel, category: str, root: Path, trunk_sha: str, meta: dict[str, Any]
+) -> int:
+    """Save ``category``'s adapter as the next version and serve it; returns the version."""
+    version = max(versions(root, category), default=0) + 1
+    parent = latest(root, category)
+    folder = category_dir(root, category) / f"v{version}"
+    save_adapter(model, category, folder, trunk_sha, {**meta, "version": version, "parent": parent})
+    _fsync_dir(folder.parent)
+    atomic_write(category_dir(root, category) / LATEST, f"v{version}\n")
+    return version
+
+
+def rollback(root: Path, category: str, to: int | None = None) -> int:
+    """Serve an earlier version (default: the one before the served one); returns it."""
+    have = versions(root, category)
+    current = latest(root, category)
+    if not have or current is None:
+        raise RegistryError(f"no {category} adapter published under {root}")
+    if to is None:
+        older = [v for v in have if v < current]
+        if not older:
+            raise RegistryError(
+                f"{category} v{current} is the oldest version; nothing to roll back to"
+            )
+        to = older[-1]
+    if to not in have:
+        raise RegistryError(
+            f"{category} has no v{to}; versions: {', '.join(f'v{v}' for v in have)}"
+        )
+    atomic_write(category_dir(root, category) / LATEST, f"v{to}\n")
+    return to
+
+
+def describe(root: Path, category: str) -> list[dict[str, Any]]:
+    """Each version's metadata (plus ``served``), oldest first."""
+    served = latest(root, category)
+    out = []
+    for v in versions(root, category):
+        meta_path = category_dir(root, category) / f"v{v}" / META
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, json.JSONDecodeError):
+            meta = {"problem": f"{META} unreadable"}
+        out.append({**meta, "version": v, "served": v == served})
+    return out
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

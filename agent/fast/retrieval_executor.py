@@ -1,0 +1,56 @@
+"""The retrieval agent's executor: acts by nearest-neighbour vote over stored verified steps.
+
+Plugs into the runner where the fast tier does (``covers``/``begin``/``act``),
+so the same hand-off, guard and verification apply to both memories.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from agent.fast.executor import subgoal_rng
+from envs.schema import state_vector
+from memory.records import Decision, Subgoal
+from memory.retrieval import RetrievalMemory
+
+
+class RetrievalExecutor:
+    name = "retrieval"
+
+    def __init__(
+        self,
+        memory: RetrievalMemory,
+        embedder: Any,
+        n_actions: int = 17,
+        sample: bool = False,
+        seed: int = 0,
+    ):
+        self.memory = memory
+        self.embedder = embedder
+        self.n_actions = n_actions
+        self.sample = sample
+        """Sample in proportion to the votes (else the majority action)."""
+        self.seed = seed
+        self._rng = np.random.default_rng(0)
+        self._text = np.zeros((1, 0), dtype=np.float32)
+        self._subgoal: Subgoal | None = None
+
+    def covers(self, subgoal: Subgoal) -> str | None:
+        return subgoal.category if len(self.memory) else None
+
+    def begin(self, subgoal: Subgoal) -> None:
+        self._subgoal = subgoal
+        self._text = self.embedder.embed([subgoal.text])
+        self._rng = subgoal_rng(subgoal.text, self.seed)
+
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
+        if self._subgoal is None:
+            raise RuntimeError("RetrievalExecutor.act() before begin(subgoal)")
+        state = state_vector(obs, int(info.get("last_action", -1)), self.n_actions)[None]
+        if self.sample:
+            votes = self.memory.votes(obs["rgb"][None], state, self._text, self.n_actions)[0]
+            return Decision(int(self._rng.choice(self.n_actions, p=votes / votes.sum())))
+        action = self.memory.act(obs["rgb"][None], state, self._text, self.n_actions)[0]
+        return Decision(int(action))

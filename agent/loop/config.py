@@ -1,0 +1,81 @@
+"""What `peam run` plays and how: YAML in configs/run/ read into :class:`RunConfig`.
+
+Every key can be overridden from the CLI as ``key.sub=value``; `peam run --help` lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.fast.config import FastConfig
+from agent.slow.config import ControllerConfig, LLMConfig
+from envs.config import load_dataclass
+from envs.tasks import DEFAULT_TASKS_FILE
+
+
+@dataclass
+class RunnerConfig:
+    subgoal_budget: int = 400
+    """Env steps one subgoal attempt may take before it counts as failed."""
+    max_corrections: int = 3
+    """Corrections of the same subgoal before the task is re-planned from scratch."""
+    max_attempts: int = 60
+    """Attempts per episode before the episode is given up."""
+    envs: int = 1
+    """Envs played at once (gymnasium.vector; the fast tier decides for all in one forward)."""
+    vector: str = "sync"
+    """With envs > 1: sync (one process) or async (one process per env)."""
+    handoff: bool = True
+    """A failed fast-tier attempt is retried by the slow tier (false: by the fast tier)."""
+    guard: bool = True
+    """During fast-tier attempts the slow tier's reflexes act first (survival, missing
+    items, a station out of view); false: the policy alone decides every step."""
+    stall_steps: int = 60
+    """A fast-tier attempt gives up after this many steps without progress on its own
+    verifier's counter, so the slow tier (or, without hand-off, the planner) corrects it."""
+
+
+@dataclass
+class RetrievalRunConfig:
+    dir: str = ""
+    """Folder of a retrieval memory (``memory.retrieval``; `peam compare` builds one): its
+    nearest-neighbour agent takes the subgoals a fast tier would. Empty = none."""
+    sample: bool = False
+    """Sample the action in proportion to the neighbours' votes (false: the majority)."""
+    seed: int = 0
+    """Mixed into the sampling seed (per subgoal text, like the fast tier's)."""
+
+
+@dataclass
+class RunConfig:
+    backend: str = "crafter"
+    """Environment backend: crafter (embedded)."""
+    tasks_file: str = DEFAULT_TASKS_FILE
+    """YAML file with the task suite."""
+    tasks: list[str] = field(default_factory=list)
+    """Task ids to run; empty means the whole suite."""
+    seeds: str = "0-19"
+    """Episode seeds, e.g. '0-19' or '0,3,5-7'."""
+    planner: str = "recipe"
+    """Slow-tier planner: recipe (offline) or llm (OpenAI-compatible endpoint, see llm.*)."""
+    frame_size: int = 64
+    """Height and width of the rgb observation."""
+    video: bool = False
+    """Write a GIF per episode under videos/."""
+    workers: int = 1
+    """Processes playing episodes at once (> 1: a worker pool; the run process alone writes
+    the store). Each worker plays one env."""
+    ray_address: str = ""
+    """Empty: workers are local processes. "local": start Ray here; "auto" or an address:
+    join that Ray cluster (pip install -e '.[ray]')."""
+    retrieval: RetrievalRunConfig = field(default_factory=RetrievalRunConfig)
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
+    controller: ControllerConfig = field(default_factory=ControllerConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    fast: FastConfig = field(default_factory=FastConfig)
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
+    """Read ``path`` (YAML) into a :class:`RunConfig`, then apply ``key.sub=value`` overrides."""
+    return load_dataclass(RunConfig, path, overrides, "configs/run/")

@@ -1,0 +1,305 @@
+"""A run folder: config.yaml, store.sqlite, summary.json, videos/ — created, resumed or refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import envs
+from agent.fast.executor import FastExecutor
+from agent.loop.config import RunConfig
+from agent.loop.runner import EpisodeResult, EpisodeRunner
+from agent.loop.vector_runner import VectorRunner, make_vector_env
+from agent.slow.controller import DeliberateController
+from agent.slow.llm_planner import LLMPlanner, api_key
+from agent.slow.planner import Planner
+from agent.slow.recipe_planner import RecipePlanner
+from envs.config import ConfigError, build, parse_seeds, to_dict
+from envs.tasks import Task, load_tasks, select
+from memory.atomic import atomic_write, atomic_write_bytes
+from memory.store import ExperienceStore
+
+PLANNERS = ("recipe", "llm")
+
+
+class RunFolderError(RuntimeError):
+    """The run folder exists and neither --resume nor --overwrite was given (or similar)."""
+
+
+@dataclass
+class RunPlan:
+    """What a run will do: its folder, config, store, and the episodes still to play."""
+
+    out: Path
+    config: RunConfig
+    tasks: list[Task]
+    seeds: list[int]
+    store: ExperienceStore
+    run_id: int
+    todo: list[tuple[Task, int]]
+
+
+def prepare(config: RunConfig, out: Path, resume: bool = False, overwrite: bool = False) -> RunPlan:
+    """Validate the config, then create (or reopen with ``resume``) the run folder."""
+    if resume and overwrite:
+        raise RunFolderError("--resume and --overwrite contradict each other; pass one")
+    if out.exists() and not (resume or overwrite):
+        raise RunFolderError(
+            f"run folder {out} exists; pass --resume to continue it or --overwrite to start over"
+        )
+    if resume and not (out / "config.yaml").exists():
+        raise RunFolderError(f"nothing to resume in {out} (no config.yaml); drop --resume")
+    if resume:
+        saved = yaml.safe_load((out / "config.yaml").read_text())
+        given, config = config, build(RunConfig, saved)
+        # How to play is chosen per invocation; what to play comes from the saved config.
+        config.workers, config.ray_address = given.workers, given.ray_address
+    _validate(config)
+    tasks = select(load_tasks(config.tasks_file), config.tasks)
+    seeds = parse_seeds(config.seeds)
+    if overwrite and out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        atomic_write(out / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
+    store = ExperienceStore(out / "store.sqlite")
+    run_id = store.start_run(out.name, to_dict(config))
+    store.discard_incomplete(run_id)
+    done = {(e.task_id, e.seed) for e in store.episodes(run_id)}
+    todo = [(t, s) for t in tasks for s in seeds if (t.id, s) not in done]
+    return RunPlan(out, config, tasks, seeds, store, run_id, todo)
+
+
+def _validate(config: RunConfig) -> None:
+    if envs.backend_name(config.backend) is None:
+        raise envs.UnknownBackendError(
+            f"unknown backend {config.backend!r}; valid choices: {', '.join(envs.BACKENDS)}"
+        )
+    if config.planner not in PLANNERS:
+        raise ConfigError(
+            f"unknown planner {config.planner!r}; valid choices: {', '.join(PLANNERS)}"
+        )
+    if config.workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {config.workers}")
+    if (config.workers > 1 or config.ray_address) and config.video:
+        raise ConfigError("--video records in the run process; drop it or use workers=1")
+    if (config.workers > 1 or config.ray_address) and config.runner.envs > 1:
+        raise ConfigError("workers each play one env; set runner.envs=1 with workers > 1")
+    if config.runner.envs < 1:
+        raise ConfigError(f"runner.envs must be >= 1, got {config.runner.envs}")
+    if config.runner.vector not in ("sync", "async"):
+        raise ConfigError(
+            f"unknown runner.vector {config.runner.vector!r}; valid choices: sync, async"
+        )
+    if config.retrieval.dir and config.fast.dir:
+        raise ConfigError("set fast.dir or retrieval, not both: one memory takes the subgoals")
+    if config.retrieval.dir and config.runner.envs > 1:
+        raise ConfigError("the retrieval agent plays one env at a time; set runner.envs=1")
+    if envs.backend_name(config.backend) == "minedojo":
+        if config.runner.envs > 1:
+            raise ConfigError("MineDojo runs one Minecraft per env; set runner.envs=1")
+        from envs.minedojo_env import check_available
+
+        check_available()  # refuse before anything is written, with the install steps
+    if config.planner == "llm":
+        api_key(config.llm)  # refuse before anything is written
+
+
+def summarize(store: ExperienceStore, run_id: int, tasks: list[Task]) -> dict[str, Any]:
+    """Per-task and per-episode outcomes and LLM tokens, read back from the store."""
+
+    def empty(category: str) -> dict[str, Any]:
+        return {
+            "category": category,
+            "episodes": 0,
+            "successes": 0,
+            "success_rate": 0.0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "tokens_per_episode": 0.0,
+            "fast_attempts": 0,
+            "fast_verified": 0,
+            "slow_attempts": 0,
+        }
+
+    rows = {t.id: empty(t.category) for t in tasks}
+    tokens = store.tokens_by_episode()
+    tiers = store.attempts_by_tier()
+    episodes = []
+    for ep in store.episodes(run_id):
+        row = rows.setdefault(ep.task_id, empty(ep.category))
+        prompt, completion = tokens.get(ep.id, (0, 0))
+        row["episodes"] += 1
+        row["successes"] += int(bool(ep.success))
+        row["prompt_tokens"] += prompt
+        row["completion_tokens"] += completion
+        by_tier = tiers.get(ep.id, {})
+        row["fast_attempts"] += by_tier.get("fast", (0, 0))[0]
+        row["fast_verified"] += by_tier.get("fast", (0, 0))[1]
+        row["slow_attempts"] += by_tier.get("slow", (0, 0))[0]
+        episodes.append(
+            {
+                "task": ep.task_id,
+                "seed": ep.seed,
+                "success": bool(ep.success),
+                "steps": ep.steps,
+                "outcome": ep.outcome,
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+            }
+        )
+    for row in rows.values():
+        n = row["episodes"]
+        row["success_rate"] = row["successes"] / n if n else 0.0
+        row["tokens_per_episode"] = (
+            (row["prompt_tokens"] + row["completion_tokens"]) / n if n else 0.0
+        )
+    return {"tasks": rows, "episodes": episodes}
+
+
+def execute(
+    plan: RunPlan,
+    on_episode: Callable[[EpisodeResult], None] | None = None,
+    on_step: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Play every episode still to do, writing summary.json after each one."""
+    cfg = plan.config
+
+    def write_summary() -> dict[str, Any]:
+        summary = summarize(plan.store, plan.run_id, plan.tasks)
+        atomic_write(plan.out / "summary.json", json.dumps(summary, indent=2))
+        return summary
+
+    if cfg.workers > 1 or cfg.ray_address:  # the workers build their own planner and memory
+        return _execute_pool(plan, write_summary, on_episode)
+    planner = make_planner(cfg, plan.out)
+    fast = make_fast(cfg)
+    summary = write_summary() if not plan.todo else {}
+
+    def make_runner(env: Any) -> EpisodeRunner:
+        # A fresh controller per episode: no survival mode carries over.
+        return EpisodeRunner(
+            env,
+            planner,
+            make_controller(cfg),
+            plan.store,
+            plan.run_id,
+            cfg.backend,
+            cfg.runner,
+            fast=fast,
+        )
+
+    def finished(result: EpisodeResult) -> None:
+        nonlocal summary
+        if cfg.video:
+            video = plan.out / "videos" / f"{result.task_id}_seed{result.seed}.gif"
+            write_video(video, result.frames)
+        summary = write_summary()
+        if on_episode is not None:
+            on_episode(result)
+
+    # Episodes grouped by step budget: each budget is its env's time limit.
+    budgets = sorted({task.budget for task, _ in plan.todo})
+    for budget in budgets:
+        jobs = [(task, seed) for task, seed in plan.todo if task.budget == budget]
+        if cfg.runner.envs > 1:
+            venv = make_vector_env(
+                cfg.backend,
+                min(cfg.runner.envs, len(jobs)),
+                budget,
+                cfg.runner.vector,
+                size=cfg.frame_size,
+            )
+            try:
+                VectorRunner(venv, lambda: make_runner(None), fast).run(
+                    jobs, on_episode=finished, record_video=cfg.video
+                )
+            finally:
+                venv.close()
+            continue
+        env = envs.make(cfg.backend, max_episode_steps=budget, size=cfg.frame_size)
+        for task, seed in jobs:
+            result = make_runner(env).run_episode(
+                task, seed, record_video=cfg.video, on_step=on_step
+            )
+            finished(result)
+        env.close()
+    close = getattr(planner, "close", None)
+    if close is not None:
+        close()
+    return summary
+
+
+def _execute_pool(
+    plan: RunPlan,
+    write_summary: Callable[[], dict[str, Any]],
+    on_episode: Callable[[EpisodeResult], None] | None,
+) -> dict[str, Any]:
+    """Episodes played by a worker pool (``agent.loop.pool``); this process alone writes."""
+    from agent.loop.pool import EpisodeSpec, dispatch, store_once
+
+    cfg = plan.config
+    specs = [EpisodeSpec(task.id, seed) for task, seed in plan.todo]
+    stored = {f"{e.task_id}/{e.seed}" for e in plan.store.episodes(plan.run_id)}
+    address = cfg.ray_address or None
+    for record in dispatch(specs, cfg, cfg.workers, ray_address=address):
+        if store_once(plan.store, plan.run_id, stored, record):
+            plan.store.flush()
+            write_summary()
+            if on_episode is not None:
+                task_id, seed = record.key.rsplit("/", 1)
+                on_episode(
+                    EpisodeResult(
+                        task_id, int(seed), record.success, record.steps, record.outcome, 0
+                    )
+                )
+    return write_summary()
+
+
+def make_controller(cfg: RunConfig) -> Any:
+    """The slow tier's controller for the backend (a fresh one per episode)."""
+    if envs.backend_name(cfg.backend) == "minedojo":
+        from agent.slow.minedojo_controller import MineDojoController
+
+        return MineDojoController()
+    return DeliberateController(cfg.controller)
+
+
+def make_fast(cfg: RunConfig) -> Any:
+    """The executor that takes subgoals before the slow tier: fast tier, retrieval agent, none."""
+    if cfg.fast.dir:
+        return FastExecutor(cfg.fast)
+    if cfg.retrieval.dir:
+        from agent.fast.retrieval_executor import RetrievalExecutor
+        from memory.retrieval import RetrievalMemory
+        from memory.text_embedding import SubgoalEmbedder
+
+        memory = RetrievalMemory.load(Path(cfg.retrieval.dir))
+        return RetrievalExecutor(
+            memory, SubgoalEmbedder(), sample=cfg.retrieval.sample, seed=cfg.retrieval.seed
+        )
+    return None
+
+
+def make_planner(cfg: RunConfig, out: Path) -> Planner:
+    if cfg.planner == "llm":
+        return LLMPlanner(cfg.llm, cache_path=str(out / "llm_cache.sqlite"))
+    return RecipePlanner()
+
+
+def write_video(path: Path, frames: list[Any], scale: int = 2) -> None:
+    """An animated GIF of an episode (written atomically)."""
+    import imageio.v3 as iio
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stack = np.stack(frames)
+    if scale > 1:
+        stack = stack.repeat(scale, axis=1).repeat(scale, axis=2)
+    atomic_write_bytes(path, iio.imwrite("<bytes>", stack, extension=".gif", duration=80, loop=0))

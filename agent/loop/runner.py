@@ -1,0 +1,277 @@
+"""The episode loop: plan -> attempt a subgoal -> verify in the env -> next subgoal, or correct.
+
+Reads top to bottom like one episode. Every step, attempt and planner call goes
+to the store as it happens; success is only ever what the env's verifiers say.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
+
+import gymnasium
+import numpy as np
+
+from agent.loop.config import RunnerConfig
+from agent.slow.planner import Planner
+from envs.tasks import Task
+from envs.text import view
+from memory.records import Decision, Failure, Subgoal
+from memory.store import ExperienceStore
+
+
+class Executor(Protocol):
+    """Acts for one subgoal, one env step per :meth:`act` (slow controller or fast policy)."""
+
+    name: str
+
+    def begin(self, subgoal: Subgoal) -> None: ...
+
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision: ...
+
+
+class FastTier(Executor, Protocol):
+    """The fast tier: also says which subgoals it covers (those whose category has an adapter)."""
+
+    def covers(self, subgoal: Subgoal) -> str | None: ...
+
+
+class Reset(NamedTuple):
+    """Episode request: reset the env with ``seed`` (and ``options``); answer ``(obs, info)``."""
+
+    seed: int
+    options: dict[str, Any] | None = None
+
+
+class Act(NamedTuple):
+    """Episode request: ``executor`` decides for ``subgoal`` at ``obs``; answer a Decision."""
+
+    executor: Executor
+    tier: str
+    subgoal: Subgoal
+    attempt_id: int
+    obs: dict[str, np.ndarray]
+    info: dict[str, Any]
+
+
+class Step(NamedTuple):
+    """Episode request: step the env with ``action``; answer the 5-tuple."""
+
+    action: int
+
+
+Request = Reset | Act | Step
+Episode = Generator[Request, Any, "EpisodeResult"]
+
+
+@dataclass
+class EpisodeResult:
+    task_id: str
+    seed: int
+    success: bool
+    steps: int
+    outcome: str
+    attempts: int
+    frames: list[np.ndarray] = field(default_factory=list)
+
+
+class EpisodeRunner:
+    """Runs episodes of tasks with a planner and an executor, logging to a store."""
+
+    def __init__(
+        self,
+        env: gymnasium.Env,
+        planner: Planner,
+        executor: Executor,
+        store: ExperienceStore,
+        run_id: int,
+        backend: str,
+        config: RunnerConfig | None = None,
+        fast: FastTier | None = None,
+    ):
+        self.env = env
+        self.planner = planner
+        self.executor = executor
+        self.store = store
+        self.run_id = run_id
+        self.backend = backend
+        self.config = config or RunnerConfig()
+        self.fast = fast
+
+    def _tier(self, subgoal: Subgoal, correcting: int | None) -> tuple[str, Executor]:
+        """The fast tier when its adapter covers the subgoal, unless the slow tier must correct."""
+        slow_must_correct = correcting is not None and self.config.handoff
+        if self.fast is not None and not slow_must_correct and self.fast.covers(subgoal):
+            return "fast", self.fast
+        return "slow", self.executor
+
+    def _ask_planner(
+        self, kind: str, call: Callable[[], list[Subgoal]], episode_id: int, attempt_id: int | None
+    ) -> list[Subgoal]:
+        start = time.perf_counter()
+        subgoals = call()
+        latency = time.perf_counter() - start
+        self.store.log_planner_call(
+            episode_id, attempt_id, kind, self.planner.name, self.planner.last_call, latency
+        )
+        return subgoals
+
+    def run_episode(
+        self,
+        task: Task,
+        seed: int,
+        record_video: bool = False,
+        on_step: Callable[[int], None] | None = None,
+    ) -> EpisodeResult:
+        """Play one episode on ``self.env``, one decision at a time."""
+        episode = self.episode(task, seed, record_video, on_step)
+        answer: Any = None
+        try:
+            while True:
+                request = episode.send(answer)
+                if isinstance(request, Step):
+                    answer = self.env.step(request.action)
+                elif isinstance(request, Act):
+                    answer = request.executor.act(request.obs, request.info)
+                else:
+                    answer = self.env.reset(seed=request.seed, options=request.options)
+        except StopIteration as done:
+            return done.value
+
+    def episode(
+        self,
+        task: Task,
+        seed: int,
+        record_video: bool = False,
+        on_step: Callable[[int], None] | None = None,
+    ) -> Episode:
+        """The episode as a generator of env/executor requests (see :class:`Request`).
+
+        A driver answers them: :meth:`run_episode` for one env, or
+        ``agent.loop.vector_runner`` for many envs stepped together with the fast
+        tier's decisions batched into one forward.
+        """
+        cfg, store = self.config, self.store
+        obs, info = yield Reset(seed, {"task": dict(task.env)} if task.env else None)
+        frames = [obs["rgb"]] if record_video else []
+        episode_id = store.begin_episode(
+            self.run_id, task.id, task.category, seed, self.backend, obs["rgb"].shape
+        )
+        task_baseline = info
+        t, attempts, replans = 0, 0, 0
+        success = terminated = truncated = False
+        outcome = "gave up"
+        corrections: Counter[tuple[str, str]] = Counter()
+        correcting: dict[tuple[str, str], int] = {}  # subgoal key -> failed attempt it retries
+        queue = self._ask_planner(
+            "plan", lambda: self.planner.plan(task, view(obs, info)), episode_id, None
+        )
+
+        while attempts < cfg.max_attempts:
+            # ---- next subgoal (re-plan when the plan ran out) --------------------------
+            if not queue:
+                replans += 1
+                if replans > cfg.max_attempts:
+                    outcome = "re-planned without progress"
+                    break
+                now = view(obs, info)
+                queue = self._ask_planner(
+                    "plan", lambda now=now: self.planner.plan(task, now), episode_id, None
+                )
+                if not queue:
+                    outcome = "planner returned no subgoals"
+                    break
+            subgoal = queue.pop(0)
+            verifier = subgoal.verifier()
+            baseline = info
+            if verifier.check(info, baseline):
+                continue  # already holds: nothing to attempt
+            key = (subgoal.skill, subgoal.target)
+            refresh = getattr(self.fast, "refresh", None)
+            if refresh is not None:
+                refresh()  # serve adapter versions published since the last subgoal
+            attempts += 1
+            corrects = correcting.pop(key, None)
+            tier, executor = self._tier(subgoal, corrects)
+            attempt_id = store.begin_attempt(episode_id, subgoal, tier, t, corrects=corrects)
+
+            # ---- attempt: the executor acts, the env decides ---------------------------
+            executor.begin(subgoal)
+            guard = getattr(self.executor, "guard", None) if tier == "fast" and cfg.guard else None
+            if guard is not None:
+                self.executor.begin(subgoal)
+            failure: Failure | None = None
+            progress, stalled = verifier.value(info), 0
+            for _ in range(cfg.subgoal_budget):
+                decision = guard(obs, info) if guard is not None else None
+                if decision is None:
+                    decision = yield Act(executor, tier, subgoal, attempt_id, obs, info)
+                if decision.give_up is not None:
+                    failure = decision.give_up
+                    break
+                action = int(decision.action)  # type: ignore[arg-type]
+                next_obs, reward, terminated, truncated, info = yield Step(action)
+                store.log_step(episode_id, t, attempt_id, obs, action, reward)
+                obs = next_obs
+                t += 1
+                if record_video:
+                    frames.append(obs["rgb"])
+                if on_step is not None:
+                    on_step(t)
+                success = task.verifier.check(info, task_baseline)
+                if success or terminated or truncated or verifier.check(info, baseline):
+                    break
+                if tier == "fast":
+                    now = verifier.value(info)
+                    stalled = 0 if now != progress else stalled + 1
+                    progress = now
+                    if stalled >= cfg.stall_steps:
+                        failure = Failure(
+                            "stalled", f"no progress in {stalled} steps", view(obs, info)
+                        )
+                        break
+            verified = verifier.check(info, baseline)
+            if not verified and failure is None:
+                failure = self._why(terminated, truncated, cfg.subgoal_budget, obs, info)
+            store.end_attempt(attempt_id, t, verified, failure)
+
+            # ---- episode over? ---------------------------------------------------------
+            if success or terminated or truncated:
+                outcome = "success" if success else ("died" if terminated else "time limit")
+                if not success and info.get("aborted"):  # the simulator died, not the player
+                    outcome = f"aborted: {info['aborted']}"
+                break
+            if verified:
+                continue
+
+            # ---- correct: the planner sees why it failed; the retry links to this attempt
+            assert failure is not None
+            corrections[key] += 1
+            if corrections[key] > cfg.max_corrections:
+                corrections[key] = 0
+                queue = []  # re-plan the whole task from here
+                continue
+            fixed = self._ask_planner(
+                "correct",
+                lambda f=failure, s=subgoal: self.planner.correct(s, f),
+                episode_id,
+                attempt_id,
+            )
+            correcting[key] = attempt_id
+            queue = fixed + queue
+
+        store.end_episode(episode_id, success, t, outcome)
+        return EpisodeResult(task.id, seed, success, t, outcome, attempts, frames)
+
+    @staticmethod
+    def _why(terminated: bool, truncated: bool, budget: int, obs: Any, info: Any) -> Failure:
+        if info.get("aborted"):
+            return Failure("aborted", str(info["aborted"]), view(obs, info))
+        if terminated:
+            return Failure("died", "the player died", view(obs, info))
+        if truncated:
+            return Failure("time_limit", "the episode hit its step limit", view(obs, info))
+        return Failure("budget", f"not verified within {budget} steps", view(obs, info))

@@ -1,0 +1,54 @@
+"""Settings of the slow tier (controller, LLM planner): torch-free, so `--help` stays fast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ControllerConfig:
+    drink_low: int = 3
+    """Go to water when drink falls to this; drink until full."""
+    food_low: int = 3
+    """Hunt a cow when food falls to this."""
+    energy_low: int = 1
+    """Sleep when energy falls to this."""
+    search_cost: int = 400
+    """Largest path cost the search considers before giving up."""
+
+
+@dataclass
+class LLMConfig:
+    base_url: str = "https://api.openai.com/v1"
+    """OpenAI-compatible endpoint (vLLM: http://HOST:8000/v1, Ollama: http://HOST:11434/v1)."""
+    model: str = "gpt-4o"
+    """Model name as the endpoint knows it."""
+    api_key_env: str = "OPENAI_API_KEY"
+    """Name of the environment variable holding the key ('' for servers without auth)."""
+    temperature: float = 0.0
+    """Sampling temperature."""
+    max_tokens: int = 512
+    """Most completion tokens per call."""
+    timeout_s: float = 30.0
+    """Seconds before a request counts as timed out (then retried)."""
+    max_retries: int = 3
+    """Retries after a timeout, connection error, 429 or 5xx (then fallback)."""
+    backoff_s: float = 1.0
+    """First backoff; doubles each retry."""
+    backoff_max_s: float = 16.0
+    """Longest single backoff."""
+    repair_rounds: int = 1
+    """Rounds that show the model why its answer was invalid (then fallback)."""
+    json_mode: bool = False
+    """Send response_format={'type': 'json_object'} (OpenAI, vLLM and Ollama support it)."""
+    cache: bool = True
+    """Reuse answers to identical prompts from the response cache."""
+    cache_path: str = ""
+    """Cache file; empty = llm_cache.sqlite in the run folder."""
+    recent_failures: int = 5
+    """Failures of the episode shown in prompts."""
+    plan_memory: str = ""
+    """Folder of a plan memory (``memory.plans``; `peam compare` builds one): the plans of
+    the most similar past successful tasks go into the planning prompt. Empty = none."""
+    plan_examples: int = 3
+    """How many retrieved plans the prompt shows."""

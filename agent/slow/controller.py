@@ -1,0 +1,248 @@
+"""The slow tier's deliberate controller: executes one subgoal by search over the semantic map.
+
+Each call to :meth:`DeliberateController.act` looks at the current map, keeps
+the player alive (fight an adjacent monster, drink, eat, sleep when needed),
+then searches the cheapest action sequence to the subgoal's next interaction
+and returns its first action. It never decides success: the runner verifies
+every attempt in the environment. It only gives up, with a reason, when the
+subgoal cannot be pursued (a missing item or station, nothing reachable).
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import numpy as np
+from crafter import constants
+
+from agent.slow.config import ControllerConfig
+from agent.slow.navigation import DO, ID, MOVE, NOOP, Goal, search, terrain
+from agent.slow.recipe_planner import SOURCES
+from envs.crafter_env import ACTIONS
+from envs.text import view
+from memory.records import Decision, Failure, Subgoal
+
+MONSTERS = frozenset(ID[n] for n in ("zombie", "skeleton"))
+
+
+def _inside(sem: np.ndarray, x: int, y: int) -> bool:
+    return 0 <= x < sem.shape[0] and 0 <= y < sem.shape[1]
+
+
+VIEW = (4, 3)
+"""Half width and half height of the player's local view in cells (Crafter: 9 x 7)."""
+
+
+def _view_area(sem: np.ndarray, pos: tuple[int, int]) -> np.ndarray:
+    x, y = pos
+    return sem[max(x - VIEW[0], 0) : x + VIEW[0] + 1, max(y - VIEW[1], 0) : y + VIEW[1] + 1]
+
+
+def _near(sem: np.ndarray, x: int, y: int, ids: set[int]) -> bool:
+    """Is one of ``ids`` in the 3x3 area around (x, y) (Crafter's crafting range)?"""
+    window = sem[max(x - 1, 0) : x + 2, max(y - 1, 0) : y + 2]
+    return bool(np.isin(window, list(ids)).any())
+
+
+class DeliberateController:
+    """Executes subgoals in Crafter by search; one :meth:`act` per environment step."""
+
+    name = "deliberate"
+
+    def __init__(self, config: ControllerConfig | None = None):
+        self.config = config or ControllerConfig()
+        self.subgoal: Subgoal | None = None
+        self._mode: str | None = None
+        self._rng = np.random.default_rng(0)
+
+    def begin(self, subgoal: Subgoal) -> None:
+        self.subgoal = subgoal
+        self._rng = np.random.default_rng(zlib.crc32(subgoal.text.encode()))
+
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
+        reflex = self._reflex(obs, info, in_view=False)
+        if reflex is not None:
+            return reflex
+        sem = info["semantic"]
+        pos = (int(info["player_pos"][0]), int(info["player_pos"][1]))
+        return self._pursue(self.subgoal, obs, info, sem, pos, info["facing"], info["inventory"])
+
+    def guard(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision | None:
+        """What the slow tier insists on before a fast-tier step, or None (the policy acts).
+
+        Keeps the player alive (sleeping, an adjacent monster, thirst, hunger,
+        fatigue) and gives up when the subgoal cannot be done from here: an item
+        is missing, or a needed station is not in view (the policy cannot find
+        one it cannot see; the planner then places one).
+        """
+        return self._reflex(obs, info, in_view=True)
+
+    def _reflex(self, obs, info, in_view: bool) -> Decision | None:
+        if self.subgoal is None:
+            raise RuntimeError("DeliberateController used before begin(subgoal)")
+        if info.get("sleeping"):
+            return Decision(NOOP)
+        sem = info["semantic"]
+        pos = (int(info["player_pos"][0]), int(info["player_pos"][1]))
+        facing = info["facing"]
+        inv, status = info["inventory"], info["status"]
+        # Survival first: an adjacent monster, then thirst, hunger, fatigue.
+        threat = self._adjacent_monster(sem, pos)
+        if threat is not None:
+            return Decision(DO if threat == facing else MOVE[threat])
+        survival = self._survival(sem, pos, facing, inv, status)
+        if survival is not None:
+            return Decision(survival)
+        return self._precondition(self.subgoal, obs, info, sem, pos, inv, in_view)
+
+    # -- survival ----------------------------------------------------------------
+
+    @staticmethod
+    def _adjacent_monster(sem: np.ndarray, pos: tuple[int, int]) -> tuple[int, int] | None:
+        for d in MOVE:
+            x, y = pos[0] + d[0], pos[1] + d[1]
+            if _inside(sem, x, y) and int(sem[x, y]) in MONSTERS:
+                return d
+        return None
+
+    def _survival(self, sem, pos, facing, inv, status) -> int | None:
+        cfg = self.config
+        if self._mode is None:
+            if status["drink"] <= cfg.drink_low:
+                self._mode = "drink"
+            elif status["food"] <= cfg.food_low:
+                self._mode = "food"
+            elif status["energy"] <= cfg.energy_low:
+                self._mode = "sleep"
+        if self._mode == "drink" and status["drink"] < 9:
+            action = self._interact(sem, pos, facing, inv, self._facing_id(sem, ID["water"]), DO)
+            if action is not None:
+                return action
+        elif self._mode == "food" and status["food"] < 6:
+            action = self._interact(sem, pos, facing, inv, self._facing_id(sem, ID["cow"]), DO)
+            if action is not None:
+                return action
+        elif self._mode == "sleep" and status["energy"] < 9:
+            return ACTIONS.index("sleep")
+        self._mode = None
+        return None
+
+    # -- the subgoal ---------------------------------------------------------------
+
+    def _precondition(self, sg, obs, info, sem, pos, inv, in_view: bool) -> Decision | None:
+        """Give up when the subgoal's items are missing or its station is absent."""
+        if sg.skill == "collect":
+            material = SOURCES.get(sg.target)
+            if material is None:
+                return self._fail("unknown_target", f"nothing yields {sg.target!r}", obs, info)
+            for tool, amount in constants.collect[material]["require"].items():
+                if inv.get(tool, 0) < amount:
+                    return self._missing(tool, amount, f"collecting {material}", obs, info)
+        elif sg.skill in ("place", "make"):
+            rule = (constants.place if sg.skill == "place" else constants.make)[sg.target]
+            doing = f"placing a {sg.target}" if sg.skill == "place" else f"making a {sg.target}"
+            for item, amount in rule["uses"].items():
+                if inv.get(item, 0) < amount:
+                    return self._missing(item, amount, doing, obs, info)
+            area = _view_area(sem, pos) if in_view else sem
+            absent = [s for s in rule.get("nearby", ()) if not (area == ID[s]).any()]
+            if absent:
+                where = "in view" if in_view else "in the world"
+                return self._fail(
+                    "no_station", f"no {' or '.join(absent)} {where}", obs, info, stations=absent
+                )
+        return None
+
+    def _pursue(self, sg, obs, info, sem, pos, facing, inv) -> Decision:
+        if sg.skill == "collect":
+            material = SOURCES[sg.target]
+            goal = self._facing_id(sem, ID[material])
+            return self._go(sem, pos, facing, inv, goal, DO, f"no reachable {material}", obs, info)
+        if sg.skill == "defeat":
+            goal = self._facing_id(sem, ID[sg.target])
+            step = self._interact(sem, pos, facing, inv, goal, DO)
+            # Creatures spawn over time (zombies on grass at night): roam and wait.
+            return Decision(step if step is not None else self._roam(sem, pos))
+        if sg.skill == "place":
+            rule = constants.place[sg.target]
+            goal = self._place_goal(sem, set(rule["where"]), sg.target)
+            action = ACTIONS.index(f"place_{sg.target}")
+            return self._go(sem, pos, facing, inv, goal, action, "no free spot to place", obs, info)
+        # make
+        rule = constants.make[sg.target]
+        stations = {ID[s] for s in rule["nearby"]}
+
+        def at_stations(x: int, y: int, fx: int, fy: int) -> bool:
+            return all(_near(sem, x, y, {s}) for s in stations)
+
+        action = ACTIONS.index(f"make_{sg.target}")
+        decision = self._go(sem, pos, facing, inv, at_stations, action, "", obs, info)
+        if decision.give_up is not None:
+            # Stations exist but no reachable cell is next to all of them: place anew.
+            return self._fail(
+                "no_station",
+                f"no reachable cell next to {' and '.join(rule['nearby'])}",
+                obs,
+                info,
+                stations=[s for s in rule["nearby"] if s != "table"] or ["table"],
+            )
+        return decision
+
+    def _roam(self, sem: np.ndarray, pos: tuple[int, int]) -> int:
+        """A random step onto open ground, preferring grass (where zombies spawn)."""
+        free = []
+        for d, move in MOVE.items():
+            x, y = pos[0] + d[0], pos[1] + d[1]
+            if _inside(sem, x, y) and int(sem[x, y]) in (ID["grass"], ID["sand"], ID["path"]):
+                free.extend([move] * (3 if int(sem[x, y]) == ID["grass"] else 1))
+        return int(self._rng.choice(free)) if free else NOOP
+
+    # -- goals and search ----------------------------------------------------------
+
+    @staticmethod
+    def _facing_id(sem: np.ndarray, target: int) -> Goal:
+        def goal(x: int, y: int, fx: int, fy: int) -> bool:
+            tx, ty = x + fx, y + fy
+            return _inside(sem, tx, ty) and int(sem[tx, ty]) == target
+
+        return goal
+
+    @staticmethod
+    def _place_goal(sem: np.ndarray, where: set[str], station: str) -> Goal:
+        where_ids = {ID[w] for w in where}
+        # A furnace goes next to a table (iron tools need both within reach).
+        anchor = {ID["table"]} if station == "furnace" and (sem == ID["table"]).any() else None
+
+        def goal(x: int, y: int, fx: int, fy: int) -> bool:
+            tx, ty = x + fx, y + fy
+            if not _inside(sem, tx, ty) or int(sem[tx, ty]) not in where_ids:
+                return False
+            return anchor is None or _near(sem, x, y, anchor)
+
+        return goal
+
+    def _interact(self, sem, pos, facing, inv, goal: Goal, action: int) -> int | None:
+        if goal(pos[0], pos[1], facing[0], facing[1]):
+            return action
+        grid = terrain(sem, inv)
+        grid[pos] = 0
+        path = search(grid, pos, facing, goal, self.config.search_cost)
+        if not path:
+            return None
+        return path[0]
+
+    def _go(self, sem, pos, facing, inv, goal, action, why, obs, info) -> Decision:
+        step = self._interact(sem, pos, facing, inv, goal, action)
+        if step is None:
+            return self._fail("unreachable", why, obs, info)
+        return Decision(step)
+
+    def _missing(self, item: str, count: int, doing: str, obs, info) -> Decision:
+        return self._fail(
+            "missing_item", f"{doing} needs {count} {item}", obs, info, item=item, count=count
+        )
+
+    @staticmethod
+    def _fail(code: str, reason: str, obs, info, **data: Any) -> Decision:
+        return Decision(None, Failure(code=code, reason=reason, view=view(obs, info), data=data))

@@ -1,0 +1,25 @@
+"""The slow tier's planner interface."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from envs.tasks import Task
+from envs.text import TextView
+from memory.records import CallStats, Failure, Subgoal
+
+
+class Planner(Protocol):
+    """Turns a task into subgoals, and a failed subgoal into a corrected plan."""
+
+    name: str
+    last_call: CallStats
+    """Cost of the most recent plan/correct call (the runner records it)."""
+
+    def plan(self, task: Task, view: TextView) -> list[Subgoal]:
+        """Subgoals that, executed in order from ``view``, achieve ``task``."""
+        ...
+
+    def correct(self, subgoal: Subgoal, failure: Failure) -> list[Subgoal]:
+        """Subgoals that recover from ``failure``; the last one retries ``subgoal``."""
+        ...

@@ -1,0 +1,101 @@
+"""Settings of consolidation: BC, the trainer, PW, the trigger, the daemon, fast-tier training
+and the single-model variants. Torch-free, so `--help` stays fast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agent.fast.config import PolicyConfig
+from envs.tasks import CATEGORIES
+
+
+@dataclass
+class BCConfig:
+    epochs: float = 3.0
+    """Passes over the data (fractions allowed)."""
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    done_weight: float = 0.2
+    """Weight of the subgoal-done head's loss next to the action loss."""
+    seed: int = 0
+    log_every: int = 10
+    """Updates per entry in the logged loss curve."""
+
+
+@dataclass
+class TrainerConfig:
+    bc: BCConfig = field(default_factory=lambda: BCConfig(epochs=2.0, lr=2e-3))
+    dpo_weight: float = 0.5
+    """Weight of the preference term."""
+    dpo_beta: float = 0.1
+    bc_only: bool = False
+    """Behaviour cloning alone (the comparison variant)."""
+    pairs_per_update: int = 8
+    steps_per_side: int = 32
+    """Steps sampled from each attempt of a pair to estimate its mean log-likelihood."""
+    checkpoint_every: int = 25
+    """Updates between resumable checkpoints."""
+
+
+@dataclass
+class TriggerConfig:
+    alpha: float = 1e-4
+    """Significance level of both tests."""
+    kind: str = "scale_free"
+    """scale_free (the z-tests above) or fixed (the comparison variant: fixed thresholds)."""
+    min_attempts: int = 500
+    """fixed: attempts (new since the served adapter) needed before it may fire."""
+    max_failure_rate: float = 0.25
+    """fixed, adapter served: fire when the new attempts fail more often than this."""
+
+
+@dataclass
+class PWConfig:
+    cost: float = 1.0
+    stability: float = 1.0
+    redundancy: float = 1.0
+    interference: float = 1.0
+    select: float = 0.7
+    """Fraction of the category's verified attempts (top PW) consolidation trains on."""
+
+
+@dataclass
+class ConsolidateConfig:
+    trigger: TriggerConfig = field(default_factory=TriggerConfig)
+    pw: PWConfig = field(default_factory=PWConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    trunk: BCConfig = field(default_factory=lambda: BCConfig(epochs=4.0))
+    """Behaviour cloning of the trunk when the run has none yet."""
+    tiers: tuple[str, ...] = ("slow", "fast")
+    """Whose verified attempts BC learns from (pairs always pair a failure with its fix)."""
+    select_by_pw: bool = True
+    """False: train on every verified step of the category (the no-PW variant)."""
+    validate_every: int = 10
+    """Hold out every N-th episode of the category to evaluate before/after."""
+    max_transitions: int | None = 200_000
+    device: str = "auto"
+    categories: tuple[str, ...] = CATEGORIES
+
+
+@dataclass
+class FastTrainConfig:
+    trunk: BCConfig = field(default_factory=lambda: BCConfig(epochs=4.0))
+    adapter: BCConfig = field(default_factory=lambda: BCConfig(epochs=2.0, lr=2e-3))
+    lora_rank: int = 8
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    max_transitions: int | None = 300_000
+    device: str = "auto"
+    validate_every: int = 10
+    """Hold out every N-th episode to report validation accuracy (0: train on all)."""
+    categories: tuple[str, ...] = CATEGORIES
+
+
+@dataclass
+class SingleConfig:
+    bc: BCConfig = field(default_factory=lambda: BCConfig(epochs=2.0, lr=2e-3))
+    """Behaviour cloning per stage (the shared adapter; full fine-tuning uses full_lr)."""
+    full_lr: float = 1e-3
+    ewc_lambda: float = 100.0
+    """Weight of EWC's anchor: lambda/2 * sum F (theta - theta*)^2."""
+    fisher_samples: int = 1024

@@ -1,0 +1,240 @@
+"""The fast tier in the runner: routing, merged batch-1 path, hand-off to the slow tier,
+clean fallback on bad files, the learned gate, and vectorized rollouts."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import envs
+from agent.fast import registry
+from agent.fast.adapters import AdapterLoadWarning, merged_policy, with_adapters
+from agent.fast.config import FastConfig, PolicyConfig
+from agent.fast.executor import FastExecutor
+from agent.fast.gate import train_gate
+from agent.fast.policy import FastPolicy
+from agent.loop.config import RunnerConfig
+from agent.loop.runner import EpisodeRunner
+from agent.loop.vector_runner import VectorRunner, make_vector_env
+from agent.slow.controller import DeliberateController
+from agent.slow.recipe_planner import RecipePlanner
+from envs.schema import state_vector
+from envs.tasks import load_tasks
+from memory.records import Subgoal
+from memory.store import ExperienceStore
+from tests.conftest import HashEmbedder
+
+TASKS = load_tasks()
+
+
+def _fast(folder, **kw) -> FastExecutor:
+    return FastExecutor(FastConfig(dir=str(folder), device="cpu", **kw), HashEmbedder())
+
+
+def _runner(env, store, run, fast, budget=400, handoff=True, guard=False) -> EpisodeRunner:
+    return EpisodeRunner(
+        env,
+        RecipePlanner(),
+        DeliberateController(),
+        store,
+        run,
+        "crafter",
+        RunnerConfig(subgoal_budget=budget, handoff=handoff, guard=guard),
+        fast=fast,
+    )
+
+
+def test_merged_batch1_path_equals_the_peft_adapter():
+    torch.manual_seed(0)
+    model = with_adapters(FastPolicy(PolicyConfig(hidden=32)), init=False).eval()
+    g = torch.Generator().manual_seed(1)
+    batch = (
+        torch.randint(0, 256, (4, 64, 64, 3), generator=g, dtype=torch.uint8),
+        torch.randn(4, 384, generator=g),
+        torch.randn(4, 34, generator=g),
+    )
+    for category in ("craft", "gather", "combat"):
+        model.set_adapter(category)
+        with torch.no_grad():
+            want = model(*batch)
+            got = merged_policy(model, category)(*batch)
+        for w, o in zip(want, got, strict=True):
+            torch.testing.assert_close(o, w, rtol=1e-5, atol=1e-5)
+
+
+def test_fast_tier_covers_exactly_the_categories_with_adapters(fast_dir):
+    fast = _fast(fast_dir)
+    assert fast.available == {"craft", "gather"}  # combat had no data
+    assert fast.covers(Subgoal("collect", "wood")) == "gather"
+    assert fast.covers(Subgoal("make", "wood_pickaxe")) == "craft"
+    assert fast.covers(Subgoal("defeat", "zombie")) is None
+
+
+def test_failed_fast_attempt_is_corrected_by_the_slow_tier_and_linked(fast_dir, tmp_path):
+    store = ExperienceStore(tmp_path / "s.sqlite")
+    run = store.start_run("handoff", {})
+    env = envs.make("crafter", max_episode_steps=500)
+    # A 3-step budget: the fast attempt at collecting wood cannot be verified in time.
+    result = _runner(env, store, run, _fast(fast_dir), budget=3).run_episode(
+        TASKS["collect_wood_4"], 0
+    )
+    attempts = store.attempts()
+    first = attempts[0]
+    assert first.tier == "fast" and first.success is False and first.failure_code == "budget"
+    corrections = [a for a in attempts if a.corrects == first.id]
+    assert len(corrections) == 1 and corrections[0].tier == "slow"
+    assert corrections[0].subgoal == first.subgoal
+    pairs = [(a, b) for a in attempts for b in attempts if b.corrects == a.id]
+    assert all(a.tier == "fast" and b.tier == "slow" for a, b in pairs if a.tier == "fast")
+    assert result.attempts == len(attempts)
+
+
+def test_fast_only_mode_never_hands_off(fast_dir, tmp_path):
+    store = ExperienceStore(tmp_path / "s.sqlite")
+    run = store.start_run("fast-only", {})
+    env = envs.make("crafter", max_episode_steps=60)
+    _runner(env, store, run, _fast(fast_dir), budget=20, handoff=False).run_episode(
+        TASKS["place_table"], 1
+    )
+    tiers = {a.tier for a in store.attempts()}
+    assert tiers == {"fast"}
+    assert store.step_count(store.episodes()[0].id) > 0
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["flip_weights", "delete_weights", "delete_folder", "wrong_trunk"],
+)
+def test_bad_adapter_warns_and_the_slow_tier_takes_its_subgoals(fast_dir, tmp_path, damage):
+    folder = tmp_path / "fast"
+    shutil.copytree(fast_dir, folder)
+    gather = registry.served_folder(folder, "gather")
+    assert gather.name == "v1"
+    if damage == "flip_weights":
+        blob = bytearray((gather / "adapter_model.safetensors").read_bytes())
+        blob[-1] ^= 0xFF
+        (gather / "adapter_model.safetensors").write_bytes(bytes(blob))
+    elif damage == "delete_weights":
+        (gather / "adapter_model.safetensors").unlink()
+    elif damage == "delete_folder":
+        shutil.rmtree(gather)
+    else:
+        text = (gather / "peam_adapter.json").read_text()
+        (gather / "peam_adapter.json").write_text(
+            text.replace('"trunk_sha256": "', '"trunk_sha256": "0')
+        )
+    with pytest.warns(AdapterLoadWarning, match="gather"):
+        fast = _fast(folder)
+    assert fast.available == {"craft"}
+    store = ExperienceStore(tmp_path / "s.sqlite")
+    run = store.start_run("fallback", {})
+    env = envs.make("crafter", max_episode_steps=400)
+    result = _runner(env, store, run, fast).run_episode(TASKS["collect_wood_4"], 0)
+    assert result.success
+    assert {a.tier for a in store.attempts()} == {"slow"}
+
+
+def test_corrupt_trunk_turns_the_fast_tier_off_without_crashing(fast_dir, tmp_path):
+    folder = tmp_path / "fast"
+    shutil.copytree(fast_dir, folder)
+    weights = folder / "trunk" / "trunk.safetensors"
+    blob = bytearray(weights.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    weights.write_bytes(bytes(blob))
+    with pytest.warns(AdapterLoadWarning, match="corrupt"):
+        fast = _fast(folder)
+    assert fast.available == set() and fast.covers(Subgoal("collect", "wood")) is None
+
+
+def test_gate_routes_unseen_phrasings_and_abstains_when_unsure():
+    emb = HashEmbedder()
+    texts = [
+        "collect wood x1",
+        "collect stone x3",
+        "make wood_pickaxe x1",
+        "place table x1",
+        "defeat zombie x1",
+        "defeat skeleton x1",
+    ]
+    labels = ["gather", "gather", "craft", "craft", "combat", "combat"]
+    gate = train_gate(emb.embed(texts), labels, ("craft", "gather", "combat"))
+    every = {"craft", "gather", "combat"}
+    assert gate.route(emb.embed(["collect coal x2"])[0], every) == "gather"
+    assert gate.route(emb.embed(["defeat cow x1"])[0], every) == "combat"
+    # Only adapters that exist are candidates; below the threshold the slow tier acts.
+    assert gate.route(emb.embed(["defeat zombie x1"])[0], {"craft"}, threshold=0.5) is None
+
+
+def test_gate_in_the_executor_routes_a_category_without_adapter(fast_dir):
+    fast = _fast(fast_dir, gate=True, gate_threshold=0.0)
+    # combat has no adapter: the gate sends it to an existing adapter instead of refusing.
+    assert fast.covers(Subgoal("defeat", "zombie")) in {"craft", "gather"}
+    strict = _fast(fast_dir, gate=True, gate_threshold=1.01)
+    assert strict.covers(Subgoal("defeat", "zombie")) is None
+
+
+def test_batched_decisions_equal_batch1_decisions(fast_dir):
+    fast = _fast(fast_dir, temperature=0.0)
+    env = envs.make("crafter")
+    obs, _info = env.reset(seed=3)
+    subgoals = [
+        Subgoal("collect", "wood"),
+        Subgoal("make", "wood_pickaxe"),
+        Subgoal("place", "table"),
+        Subgoal("collect", "sapling"),
+    ]
+    frames, infos = [], []
+    for k in range(len(subgoals)):
+        obs, _, _, _, info = env.step(k % 5)
+        frames.append(obs)
+        infos.append(info)
+    batch = {key: np.stack([f[key] for f in frames]) for key in frames[0]}
+    rngs = [np.random.default_rng(0) for _ in subgoals]
+    last = [info["last_action"] for info in infos]
+    assert last == [0, 1, 2, 3]
+    together = fast.act_batch(batch, subgoals, rngs, last)
+    alone = []
+    for subgoal, frame, info in zip(subgoals, frames, infos, strict=True):
+        fast.begin(subgoal)
+        alone.append(fast.act(frame, info).action)
+    assert list(together) == alone
+    state = state_vector(frames[0], last_action=2)
+    assert state.shape == (34,) and state[16 + 2] == 1.0 and state[16:].sum() == 1.0
+
+
+def test_vector_runner_plays_the_same_episodes_and_batches_the_fast_tier(fast_dir, tmp_path):
+    jobs = [(TASKS[t], s) for t in ("place_table", "collect_wood_4") for s in (0, 1)]
+    # Slow tier only: the vector driver reproduces the single-env runner step for step.
+    store = ExperienceStore(tmp_path / "v.sqlite")
+    run = store.start_run("v", {})
+    seq_env = envs.make("crafter", max_episode_steps=400)
+    seq = [_runner(seq_env, store, run, None).run_episode(t, s) for t, s in jobs]
+    venv = make_vector_env("crafter", 3, max_episode_steps=400)
+    vec = VectorRunner(venv, lambda: _runner(None, store, run, None)).run(jobs)
+    key = lambda r: (r.task_id, r.seed)  # noqa: E731
+    assert [(key(r), r.success, r.steps) for r in sorted(vec, key=key)] == [
+        (key(r), r.success, r.steps) for r in sorted(seq, key=key)
+    ]
+    # With the fast tier: one forward per vector step serves every fast slot.
+    fstore = ExperienceStore(tmp_path / "f.sqlite")
+    frun = fstore.start_run("f", {})
+    fast = _fast(fast_dir)
+    driver = VectorRunner(venv, lambda: _runner(None, fstore, frun, fast, budget=30), fast)
+    results = driver.run(jobs)
+    assert sorted(key(r) for r in results) == sorted((t.id, s) for t, s in jobs)
+    attempts = fstore.attempts()
+    fast_steps = sum(
+        (a.step_end or a.step_start) - a.step_start for a in attempts if a.tier == "fast"
+    )
+    assert {a.subgoal.category for a in attempts if a.tier == "fast"} == {"craft", "gather"}
+    assert 0 < driver.forwards < fast_steps
+    for ep in fstore.episodes():  # every step of every episode stored exactly once
+        ts = [s.t for s in fstore.steps(ep.id, frames=False)]
+        assert ts == list(range(ep.steps))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        venv.close()
