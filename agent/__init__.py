@@ -1,1 +1,2 @@
-"""The agent: slow tier (planner + deliberate controller), episode runner and the `peam` CLI."""
+"""The agent: its slow tier (slow/), fast tier (fast/), the episode loop (loop/), the
+comparison (compare/), and the `peam` command (cli.py)."""

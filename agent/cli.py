@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agent.fast.registry import RegistryError
 from agent.loop.config import load_config
-from agent.slow.llm_planner import MissingAPIKeyError
+from agent.slow.config import MissingAPIKeyError
 from envs import UnknownBackendError
 from envs.config import ConfigError
 from envs.tasks import DEFAULT_TASKS_FILE, UnknownTaskError, load_tasks

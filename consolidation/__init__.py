@@ -1,1 +1,2 @@
-"""Consolidation: worthiness scoring, the self-trigger, adapter training, the adapter registry."""
+"""Turning experience into weights: failure-correction pairs, PW scores, the scale-free
+trigger, BC + DPO training of one category's adapter, and the daemon that runs them."""

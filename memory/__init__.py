@@ -1,1 +1,3 @@
-"""Memory: the experience store (SQLite), and later pair mining, embeddings and retrieval memory."""
+"""What the agent remembers outside its weights: record types, the SQLite experience store
+(and the transitions read from it), text embeddings, the faiss retrieval and plan memories,
+and atomic writes."""

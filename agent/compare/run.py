@@ -31,17 +31,14 @@ import torch
 import yaml
 
 from agent.compare.config import AgentSpec, CompareConfig
+from agent.loop.build import make_fast, make_planner, make_runner
 from agent.loop.config import RunConfig, load_config
 from agent.loop.pool import stop_pool
 from agent.loop.run_folder import (
     RunPlan,
     execute,
-    make_controller,
-    make_fast,
-    make_planner,
     write_video,
 )
-from agent.loop.runner import EpisodeRunner
 from consolidation.continual import ORDER, split_by_category
 from envs.config import ConfigError, build, load_dataclass, parse_seeds
 from envs.tasks import load_tasks, select
@@ -83,8 +80,8 @@ def run_config(cfg: CompareConfig, spec: AgentSpec, memory: Path) -> RunConfig:
 
 def compare(cfg: CompareConfig, specs: dict[str, AgentSpec], out: Path, log: Log) -> None:
     """Build every memory, evaluate every agent, write the report."""
-    from agent.compare.report import write_report
     from agent.compare import build as cb
+    from agent.compare.report import write_report
     from memory.text_embedding import SubgoalEmbedder
 
     experience = Path(cfg.experience)
@@ -243,16 +240,8 @@ def _gif(run_cfg: RunConfig, task: Any, seed: int, folder: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp, ExperienceStore(Path(tmp) / "s.sqlite") as store:
         run = store.start_run("gif", {})
         env = envs.make(run_cfg.backend, max_episode_steps=task.budget, size=run_cfg.frame_size)
-        runner = EpisodeRunner(
-            env,
-            make_planner(run_cfg, Path(tmp)),
-            make_controller(run_cfg),
-            store,
-            run,
-            run_cfg.backend,
-            run_cfg.runner,
-            fast=make_fast(run_cfg),
-        )
+        planner = make_planner(run_cfg, Path(tmp))
+        runner = make_runner(run_cfg, env, planner, store, run, make_fast(run_cfg))
         result = runner.run_episode(task, seed, record_video=True)
         env.close()
     write_video(folder / "episode.gif", result.frames)

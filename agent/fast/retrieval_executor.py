@@ -40,6 +40,10 @@ class RetrievalExecutor:
     def covers(self, subgoal: Subgoal) -> str | None:
         return subgoal.category if len(self.memory) else None
 
+    def refresh(self) -> list[str]:
+        """Nothing to reload: a retrieval memory is read once (`peam memory` grows a copy)."""
+        return []
+
     def begin(self, subgoal: Subgoal) -> None:
         self._subgoal = subgoal
         self._text = self.embedder.embed([subgoal.text])

@@ -98,24 +98,14 @@ class Worker:
         return True
 
     def play(self, spec: EpisodeSpec) -> PlayedEpisode:
-        from agent.loop.run_folder import make_controller, make_fast, make_planner
-        from agent.loop.runner import EpisodeRunner
+        from agent.loop.build import make_fast, make_planner, make_runner
 
         if self._planner is None:
             self._planner = make_planner(self.cfg, Path(self._tmp.name))
             self._fast = make_fast(self.cfg)
         task = self.tasks[spec.task_id]
         store = RecordingStore(spec.key)
-        runner = EpisodeRunner(
-            self._env(task.budget),
-            self._planner,
-            make_controller(self.cfg),
-            store,
-            0,
-            self.cfg.backend,
-            self.cfg.runner,
-            fast=self._fast,
-        )
+        runner = make_runner(self.cfg, self._env(task.budget), self._planner, store, 0, self._fast)
         runner.run_episode(task, spec.seed)
         return store.record
 

@@ -12,14 +12,10 @@ from typing import Any
 import yaml
 
 import envs
-from agent.fast.executor import FastExecutor
+from agent.loop.build import make_fast, make_planner, make_runner
 from agent.loop.config import RunConfig
 from agent.loop.runner import EpisodeResult, EpisodeRunner
-from agent.loop.vector_runner import VectorRunner, make_vector_env
-from agent.slow.controller import DeliberateController
-from agent.slow.llm_planner import LLMPlanner, api_key
-from agent.slow.planner import Planner
-from agent.slow.recipe_planner import RecipePlanner
+from agent.slow.config import api_key
 from envs.config import ConfigError, build, parse_seeds, to_dict
 from envs.tasks import Task, load_tasks, select
 from memory.atomic import atomic_write, atomic_write_bytes
@@ -182,18 +178,8 @@ def execute(
     fast = make_fast(cfg)
     summary = write_summary() if not plan.todo else {}
 
-    def make_runner(env: Any) -> EpisodeRunner:
-        # A fresh controller per episode: no survival mode carries over.
-        return EpisodeRunner(
-            env,
-            planner,
-            make_controller(cfg),
-            plan.store,
-            plan.run_id,
-            cfg.backend,
-            cfg.runner,
-            fast=fast,
-        )
+    def runner(env: Any) -> EpisodeRunner:
+        return make_runner(cfg, env, planner, plan.store, plan.run_id, fast)
 
     def finished(result: EpisodeResult) -> None:
         nonlocal summary
@@ -209,6 +195,8 @@ def execute(
     for budget in budgets:
         jobs = [(task, seed) for task, seed in plan.todo if task.budget == budget]
         if cfg.runner.envs > 1:
+            from agent.loop.vector_runner import VectorRunner, make_vector_env
+
             venv = make_vector_env(
                 cfg.backend,
                 min(cfg.runner.envs, len(jobs)),
@@ -217,7 +205,7 @@ def execute(
                 size=cfg.frame_size,
             )
             try:
-                VectorRunner(venv, lambda: make_runner(None), fast).run(
+                VectorRunner(venv, lambda: runner(None), fast).run(
                     jobs, on_episode=finished, record_video=cfg.video
                 )
             finally:
@@ -225,14 +213,10 @@ def execute(
             continue
         env = envs.make(cfg.backend, max_episode_steps=budget, size=cfg.frame_size)
         for task, seed in jobs:
-            result = make_runner(env).run_episode(
-                task, seed, record_video=cfg.video, on_step=on_step
-            )
+            result = runner(env).run_episode(task, seed, record_video=cfg.video, on_step=on_step)
             finished(result)
         env.close()
-    close = getattr(planner, "close", None)
-    if close is not None:
-        close()
+    planner.close()
     return summary
 
 
@@ -260,37 +244,6 @@ def _execute_pool(
                     )
                 )
     return write_summary()
-
-
-def make_controller(cfg: RunConfig) -> Any:
-    """The slow tier's controller for the backend (a fresh one per episode)."""
-    if envs.backend_name(cfg.backend) == "minedojo":
-        from agent.slow.minedojo_controller import MineDojoController
-
-        return MineDojoController()
-    return DeliberateController(cfg.controller)
-
-
-def make_fast(cfg: RunConfig) -> Any:
-    """The executor that takes subgoals before the slow tier: fast tier, retrieval agent, none."""
-    if cfg.fast.dir:
-        return FastExecutor(cfg.fast)
-    if cfg.retrieval.dir:
-        from agent.fast.retrieval_executor import RetrievalExecutor
-        from memory.retrieval import RetrievalMemory
-        from memory.text_embedding import SubgoalEmbedder
-
-        memory = RetrievalMemory.load(Path(cfg.retrieval.dir))
-        return RetrievalExecutor(
-            memory, SubgoalEmbedder(), sample=cfg.retrieval.sample, seed=cfg.retrieval.seed
-        )
-    return None
-
-
-def make_planner(cfg: RunConfig, out: Path) -> Planner:
-    if cfg.planner == "llm":
-        return LLMPlanner(cfg.llm, cache_path=str(out / "llm_cache.sqlite"))
-    return RecipePlanner()
 
 
 def write_video(path: Path, frames: list[Any], scale: int = 2) -> None:

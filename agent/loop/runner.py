@@ -19,8 +19,7 @@ from agent.loop.config import RunnerConfig
 from agent.slow.planner import Planner
 from envs.tasks import Task
 from envs.text import view
-from memory.records import Decision, Failure, Subgoal
-from memory.store import ExperienceStore
+from memory.records import CallStats, Decision, Failure, Subgoal
 
 
 class Executor(Protocol):
@@ -33,10 +32,70 @@ class Executor(Protocol):
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision: ...
 
 
-class FastTier(Executor, Protocol):
-    """The fast tier: also says which subgoals it covers (those whose category has an adapter)."""
+class SlowExecutor(Executor, Protocol):
+    """The slow tier's controller: also has reflexes that act first during fast attempts."""
 
-    def covers(self, subgoal: Subgoal) -> str | None: ...
+    def guard(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision | None:
+        """A decision that must come before the fast tier's (survival, a missing item, a
+        station out of view), or None."""
+        ...
+
+
+class FastTier(Executor, Protocol):
+    """The fast tier (or the retrieval agent): takes the subgoals it covers."""
+
+    def covers(self, subgoal: Subgoal) -> str | None:
+        """The adapter (category) that takes ``subgoal``, or None: the slow tier acts."""
+        ...
+
+    def refresh(self) -> list[str]:
+        """Serve versions published since the last call; the categories that changed."""
+        ...
+
+
+class EpisodeWriter(Protocol):
+    """Where the runner records an episode as it happens: the experience store, or a worker's
+    in-memory record (``agent.loop.recording.RecordingStore``) replayed into it later."""
+
+    def begin_episode(
+        self,
+        run_id: int,
+        task_id: str,
+        category: str,
+        seed: int,
+        backend: str,
+        frame_shape: tuple[int, ...],
+    ) -> int: ...
+
+    def begin_attempt(
+        self, episode_id: int, subgoal: Subgoal, tier: str, step: int, corrects: int | None = None
+    ) -> int: ...
+
+    def end_attempt(
+        self, attempt_id: int, step: int, success: bool, failure: Failure | None
+    ) -> None: ...
+
+    def log_step(
+        self,
+        episode_id: int,
+        t: int,
+        attempt_id: int | None,
+        obs: dict[str, np.ndarray],
+        action: int,
+        reward: float,
+    ) -> None: ...
+
+    def log_planner_call(
+        self,
+        episode_id: int | None,
+        attempt_id: int | None,
+        kind: str,
+        planner: str,
+        stats: CallStats,
+        latency_s: float,
+    ) -> None: ...
+
+    def end_episode(self, episode_id: int, success: bool, steps: int, outcome: str) -> None: ...
 
 
 class Reset(NamedTuple):
@@ -85,8 +144,8 @@ class EpisodeRunner:
         self,
         env: gymnasium.Env,
         planner: Planner,
-        executor: Executor,
-        store: ExperienceStore,
+        executor: SlowExecutor,
+        store: EpisodeWriter,
         run_id: int,
         backend: str,
         config: RunnerConfig | None = None,
@@ -190,9 +249,8 @@ class EpisodeRunner:
             if verifier.check(info, baseline):
                 continue  # already holds: nothing to attempt
             key = (subgoal.skill, subgoal.target)
-            refresh = getattr(self.fast, "refresh", None)
-            if refresh is not None:
-                refresh()  # serve adapter versions published since the last subgoal
+            if self.fast is not None:
+                self.fast.refresh()  # serve adapter versions published since the last subgoal
             attempts += 1
             corrects = correcting.pop(key, None)
             tier, executor = self._tier(subgoal, corrects)
@@ -200,7 +258,7 @@ class EpisodeRunner:
 
             # ---- attempt: the executor acts, the env decides ---------------------------
             executor.begin(subgoal)
-            guard = getattr(self.executor, "guard", None) if tier == "fast" and cfg.guard else None
+            guard = self.executor.guard if tier == "fast" and cfg.guard else None
             if guard is not None:
                 self.executor.begin(subgoal)
             failure: Failure | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
@@ -52,3 +53,20 @@ class LLMConfig:
     the most similar past successful tasks go into the planning prompt. Empty = none."""
     plan_examples: int = 3
     """How many retrieved plans the prompt shows."""
+
+
+class MissingAPIKeyError(ValueError):
+    """The configured key variable is not set."""
+
+
+def api_key(config: LLMConfig) -> str:
+    """The key from the variable named in ``config.api_key_env``; a clear error when unset."""
+    if not config.api_key_env:
+        return "not-needed"  # the client insists on a non-empty key
+    key = os.environ.get(config.api_key_env, "")
+    if not key:
+        raise MissingAPIKeyError(
+            f"environment variable {config.api_key_env} is not set; export the API key there,"
+            " or set llm.api_key_env='' for a server without auth"
+        )
+    return key

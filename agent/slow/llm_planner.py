@@ -10,7 +10,6 @@ A run never dies because the endpoint did.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import Any
 
 import openai
 
-from agent.slow.config import LLMConfig
+from agent.slow.config import LLMConfig, api_key
 from agent.slow.llm_cache import CachedCompletion, ResponseCache, cache_key
 from agent.slow.plan_schema import PlanError, crafter_vocabulary, parse_plan
 from agent.slow.prompts import Message, correct_messages, plan_messages, repair_message
@@ -27,23 +26,6 @@ from agent.slow.recipe_planner import RecipePlanner
 from envs.tasks import Task
 from envs.text import TextView
 from memory.records import CallStats, Failure, Subgoal
-
-
-class MissingAPIKeyError(ValueError):
-    """The configured key variable is not set."""
-
-
-def api_key(config: LLMConfig) -> str:
-    """The key from the variable named in ``config.api_key_env``; a clear error when unset."""
-    if not config.api_key_env:
-        return "not-needed"  # the client insists on a non-empty key
-    key = os.environ.get(config.api_key_env, "")
-    if not key:
-        raise MissingAPIKeyError(
-            f"environment variable {config.api_key_env} is not set; export the API key there,"
-            " or set llm.api_key_env='' for a server without auth"
-        )
-    return key
 
 
 class _EndpointFailed(Exception):

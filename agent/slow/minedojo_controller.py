@@ -85,6 +85,10 @@ class MineDojoController:
     def begin(self, subgoal: Subgoal) -> None:
         self._subgoal, self._t, self._looked_down = subgoal, 0, 0
 
+    def guard(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision | None:
+        """No reflexes before a fast attempt's decisions in Minecraft yet."""
+        return None
+
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
         if self._subgoal is None:
             raise RuntimeError("MineDojoController.act() before begin(subgoal)")

@@ -23,3 +23,7 @@ class Planner(Protocol):
     def correct(self, subgoal: Subgoal, failure: Failure) -> list[Subgoal]:
         """Subgoals that recover from ``failure``; the last one retries ``subgoal``."""
         ...
+
+    def close(self) -> None:
+        """Release what the planner holds open (a response cache); called once after a run."""
+        ...

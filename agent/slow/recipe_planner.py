@@ -93,6 +93,9 @@ class RecipePlanner:
     def __init__(self) -> None:
         self.last_call = CallStats()
 
+    def close(self) -> None:
+        """Nothing to release (an LLM planner closes its response cache)."""
+
     def plan(self, task: Task, view: TextView) -> list[Subgoal]:
         self.last_call = CallStats()
         v = task.verifier

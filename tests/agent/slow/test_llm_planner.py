@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from agent.slow.config import LLMConfig
-from agent.slow.llm_planner import LLMPlanner, MissingAPIKeyError
+from agent.slow.config import LLMConfig, MissingAPIKeyError
+from agent.slow.llm_planner import LLMPlanner
 from agent.slow.recipe_planner import RecipePlanner
 from envs.tasks import load_tasks
 from envs.text import TextView

@@ -1,0 +1,67 @@
+"""Building what plays an episode from a run config: planner, controller, the executor that
+takes subgoals before the slow tier, and the runner. The one place runners are made (the
+run folder, the worker pool and the comparison's GIFs all call :func:`make_runner`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import envs
+from agent.loop.config import RunConfig
+from agent.loop.runner import EpisodeRunner, EpisodeWriter, FastTier, SlowExecutor
+from agent.slow.planner import Planner
+
+
+def make_planner(cfg: RunConfig, out: Path) -> Planner:
+    """The slow tier's planner; an LLM planner caches its answers in ``out``."""
+    if cfg.planner == "llm":
+        from agent.slow.llm_planner import LLMPlanner
+
+        return LLMPlanner(cfg.llm, cache_path=str(out / "llm_cache.sqlite"))
+    from agent.slow.recipe_planner import RecipePlanner
+
+    return RecipePlanner()
+
+
+def make_controller(cfg: RunConfig) -> SlowExecutor:
+    """The slow tier's controller for the backend (a fresh one per episode)."""
+    if envs.backend_name(cfg.backend) == "minedojo":
+        from agent.slow.minedojo_controller import MineDojoController
+
+        return MineDojoController()
+    from agent.slow.controller import DeliberateController
+
+    return DeliberateController(cfg.controller)
+
+
+def make_fast(cfg: RunConfig) -> FastTier | None:
+    """The executor that takes subgoals before the slow tier: fast tier, retrieval agent, none."""
+    if cfg.fast.dir:
+        from agent.fast.executor import FastExecutor
+
+        return FastExecutor(cfg.fast)
+    if cfg.retrieval.dir:
+        from agent.fast.retrieval_executor import RetrievalExecutor
+        from memory.retrieval import RetrievalMemory
+        from memory.text_embedding import SubgoalEmbedder
+
+        memory = RetrievalMemory.load(Path(cfg.retrieval.dir))
+        return RetrievalExecutor(
+            memory, SubgoalEmbedder(), sample=cfg.retrieval.sample, seed=cfg.retrieval.seed
+        )
+    return None
+
+
+def make_runner(
+    cfg: RunConfig,
+    env: Any,
+    planner: Planner,
+    store: EpisodeWriter,
+    run_id: int,
+    fast: FastTier | None,
+) -> EpisodeRunner:
+    """A runner for one episode: a fresh controller, so no survival mode carries over."""
+    return EpisodeRunner(
+        env, planner, make_controller(cfg), store, run_id, cfg.backend, cfg.runner, fast=fast
+    )
