@@ -26,12 +26,13 @@ import numpy as np
 import torch
 
 import envs
-from agent.fast.adapters import CATEGORIES, save_adapter, with_adapters
+from agent.fast.adapters import save_adapter, with_adapters
 from agent.fast.config import FastConfig
 from agent.fast.executor import FastExecutor
 from agent.fast.policy import FastPolicy
 from agent.fast.trunk import save_trunk
 from agent.slow.controller import DeliberateController
+from envs.tasks import CATEGORIES
 from memory.records import Subgoal
 
 SUBGOALS = {

@@ -55,6 +55,65 @@ def bc_loss(
     return loss, logits.argmax(-1) == action
 
 
+def run_updates(
+    forward: Forward,
+    params: list[nn.Parameter],
+    data: Transitions,
+    text_table: torch.Tensor,
+    config: BCConfig,
+    device: torch.device,
+    batch_at: Callable[[int], np.ndarray],
+    updates: range,
+    opt: torch.optim.Optimizer,
+    sched: torch.optim.lr_scheduler.LRScheduler,
+    *,
+    extra: Callable[[int], torch.Tensor] | None = None,
+    extra_weight: float = 1.0,
+    penalty: Callable[[], torch.Tensor] | None = None,
+    autocast: bool = False,
+    on_update: Callable[[int, dict[str, float]], None] | None = None,
+) -> dict[str, list[float]]:
+    """The behaviour-cloning loop every trainer shares (trunk, adapters, consolidation).
+
+    Each update: the batch ``batch_at(update)`` (this rank's share of it), the BC loss,
+    plus ``penalty()`` (e.g. EWC's anchor), plus ``extra_weight * extra(update)`` (the
+    preference term); backward, gradients averaged across ranks, optimizer and schedule
+    step. ``on_update(done, losses)`` sees each update's losses. Returns the loss curves
+    (mean per ``config.log_every`` updates): ``bc`` and, with ``extra``, ``extra``.
+    """
+    curves: dict[str, list[float]] = {"bc": [], "extra": []}
+    chunk: dict[str, list[float]] = {"bc": [], "extra": []}
+    for update in updates:
+        # ---- the batch and its losses ----------------------------------------------------
+        idx = distributed.shard(batch_at(update))  # this rank's part of the batch
+        batch = batch_tensors(data, idx, text_table, device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            loss, _ = bc_loss(forward, batch, config.done_weight)
+        if penalty is not None:
+            loss = loss + penalty()
+        losses = {"bc": float(loss.detach())}
+        if extra is not None:
+            term = extra(update)
+            losses["extra"] = float(term.detach())
+            loss = loss + extra_weight * term
+        # ---- the update ------------------------------------------------------------------
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        distributed.sync_grads(params)
+        opt.step()
+        sched.step()
+        for name, value in losses.items():
+            chunk[name].append(value)
+        if len(chunk["bc"]) == config.log_every or update == updates.stop - 1:
+            for name in curves:
+                if chunk[name]:
+                    curves[name].append(float(np.mean(chunk[name])))
+                chunk[name] = []
+        if on_update is not None:
+            on_update(update + 1, losses)
+    return curves
+
+
 def train_bc(
     forward: Forward,
     params: list[nn.Parameter],
@@ -80,32 +139,26 @@ def train_bc(
     per_epoch = max(1, int(np.ceil(len(data) / cfg.batch_size)))
     total = max(1, round(cfg.epochs * per_epoch))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
-    losses, chunk = [], []
-    order = rng.permutation(len(data))
-    cursor = 0
-    for update in range(total):
+    order, cursor = rng.permutation(len(data)), 0
+
+    def batch_at(update: int) -> np.ndarray:
+        # Full batches from a shuffled order; a fresh order once it cannot fill one.
+        nonlocal order, cursor
         if cursor + cfg.batch_size > len(order) and cursor > 0:
             order, cursor = rng.permutation(len(data)), 0
-        idx = distributed.shard(np.sort(order[cursor : cursor + cfg.batch_size]))
+        idx = np.sort(order[cursor : cursor + cfg.batch_size])
         cursor += cfg.batch_size
-        batch = batch_tensors(data, idx, text_table, device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-            loss, _ = bc_loss(forward, batch, cfg.done_weight)
-        if penalty is not None:
-            loss = loss + penalty()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        distributed.sync_grads(params)
-        opt.step()
-        sched.step()
-        value = float(loss.detach())
-        chunk.append(value)
-        if len(chunk) == cfg.log_every or update == total - 1:
-            losses.append(float(np.mean(chunk)))
-            chunk = []
+        return idx
+
+    def progress(done: int, losses: dict[str, float]) -> None:
         if on_update is not None:
-            on_update(update + 1, total, value)
-    return BCResult(losses, evaluate_accuracy(forward, data, text_table, device), total)
+            on_update(done, total, losses["bc"])
+
+    curves = run_updates(
+        forward, params, data, text_table, cfg, device, batch_at, range(total), opt, sched,
+        penalty=penalty, autocast=autocast, on_update=progress,
+    )  # fmt: skip
+    return BCResult(curves["bc"], evaluate_accuracy(forward, data, text_table, device), total)
 
 
 @torch.no_grad()

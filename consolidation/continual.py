@@ -29,11 +29,12 @@ import numpy as np
 import torch
 
 from agent.fast import registry
-from agent.fast.adapters import CATEGORIES, load_adapter, with_adapters
+from agent.fast.adapters import load_adapter, lora_parameters, with_adapters
 from agent.fast.trunk import load_trunk, save_trunk
 from consolidation.bc import batch_tensors, bc_loss, evaluate_accuracy, train_bc
 from consolidation.config import ConsolidateConfig, SingleConfig
 from consolidation.daemon import Consolidator, _copy
+from envs.tasks import CATEGORIES
 from memory.transitions import Transitions
 
 ORDER = ("gather", "craft", "combat")
@@ -115,7 +116,7 @@ def consolidate_single(
         bc = replace(config.bc, lr=config.full_lr)
     else:
         model = with_adapters(_copy(base), ("shared",))
-        params = [p for n, p in model.named_parameters() if "lora_" in n]
+        params = list(lora_parameters(model).values())
         bc = config.bc
 
     def forward(r: torch.Tensor, t: torch.Tensor, s: torch.Tensor) -> Any:

@@ -28,17 +28,19 @@ import numpy as np
 import torch
 
 from agent.fast import registry
-from agent.fast.adapters import CATEGORIES, load_adapter, trunk_hash, with_adapters
+from agent.fast.adapters import load_adapter, lora_parameters, trunk_hash, with_adapters
 from agent.fast.device import resolve_device
 from agent.fast.policy import FastPolicy
 from agent.fast.trunk import load_trunk, save_trunk
 from consolidation import distributed
-from consolidation.bc import evaluate_accuracy, train_bc
+from consolidation.bc import evaluate_accuracy
 from consolidation.config import ConsolidateConfig
 from consolidation.pairs import mine_pairs
 from consolidation.trainer import train_category
 from consolidation.trigger import TriggerDecision, enough_successes, failure_jump, fixed_threshold
+from consolidation.trunk import train_trunk
 from consolidation.worthiness import score
+from envs.tasks import CATEGORIES
 from memory.atomic import atomic_write
 from memory.store import AttemptRecord, ExperienceStore
 from memory.text_embedding import SubgoalEmbedder
@@ -188,12 +190,7 @@ class Consolidator:
             return None, ""
         self._say(f"training the trunk by BC on {len(data)} verified steps")
         table = torch.from_numpy(self.embedder.embed(data.texts)).to(self.device)
-        torch.manual_seed(self.config.trunk.seed)  # the same store gives the same trunk
-        policy = FastPolicy().to(self.device)
-        distributed.broadcast(policy.parameters())  # every rank starts from rank 0's init
-        train_bc(lambda r, t, s: policy(r, t, s), list(policy.parameters()), data, table,
-                 self.config.trunk, self.device, autocast=self.device.type == "cuda")  # fmt: skip
-        policy = policy.cpu().eval()
+        policy, _ = train_trunk(data, table, self.config.trunk, self.device)
         sha = trunk_hash(policy)
         if self.main:
             sha = save_trunk(
@@ -376,9 +373,8 @@ def _lora_digest(model: Any, category: str) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for name, p in sorted(model.named_parameters()):
-        if "lora_" in name and f".{category}." in name:
-            h.update(p.detach().cpu().float().numpy().tobytes())
+    for _, p in sorted(lora_parameters(model, category).items()):
+        h.update(p.detach().cpu().float().numpy().tobytes())
     return h.hexdigest()[:12]
 
 

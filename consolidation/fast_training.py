@@ -19,13 +19,13 @@ import numpy as np
 import torch
 
 from agent.fast import registry
-from agent.fast.adapters import with_adapters
+from agent.fast.adapters import is_lora, with_adapters
 from agent.fast.device import resolve_device
 from agent.fast.gate import save_gate, train_gate
-from agent.fast.policy import FastPolicy
 from agent.fast.trunk import save_trunk
 from consolidation.bc import Forward, evaluate_accuracy, train_bc
 from consolidation.config import BCConfig, FastTrainConfig
+from consolidation.trunk import train_trunk
 from memory.atomic import atomic_write
 from memory.text_embedding import SubgoalEmbedder
 from memory.transitions import Transitions, load_transitions
@@ -50,7 +50,7 @@ def train_adapter(
     model.set_adapter(category)
     params = []
     for name, p in model.named_parameters():
-        mine = "lora_" in name and f".{category}." in name
+        mine = is_lora(name, category)
         p.requires_grad_(mine)
         if mine:
             params.append(p)
@@ -99,18 +99,8 @@ def train_fast(
     def hook(stage: str) -> Callable[[int, int, float], None] | None:
         return None if progress is None else (lambda i, n, _loss: progress(stage, i, n))
 
-    policy = FastPolicy(cfg.policy).to(device)
-    trunk = train_bc(
-        lambda r, t, s: policy(r, t, s),
-        list(policy.parameters()),
-        data,
-        table,
-        cfg.trunk,
-        device,
-        hook("trunk"),
-        autocast=device.type == "cuda",
-    )
-    policy.eval()
+    policy, trunk = train_trunk(data, table, cfg.trunk, device, cfg.policy, hook("trunk"))
+    policy.to(device)
     trunk_val = val_accuracy(lambda r, t, s: policy(r, t, s))
     trunk_val_by_category = {
         c: val_accuracy(lambda r, t, s: policy(r, t, s), c) for c in cfg.categories

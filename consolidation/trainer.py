@@ -28,8 +28,9 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save
 
+from agent.fast.adapters import lora_parameters
 from consolidation import distributed
-from consolidation.bc import batch_tensors, bc_loss
+from consolidation.bc import batch_tensors, run_updates
 from consolidation.config import TrainerConfig
 from memory.atomic import atomic_write, atomic_write_bytes
 from memory.transitions import Transitions
@@ -44,10 +45,6 @@ class TrainResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _lora_params(model: Any, category: str) -> dict[str, torch.nn.Parameter]:
-    return {n: p for n, p in model.named_parameters() if "lora_" in n and f".{category}." in n}
 
 
 def train_category(
@@ -73,7 +70,7 @@ def train_category(
     cfg = config or TrainerConfig()
     device = device or torch.device("cpu")
     model.set_adapter(category)
-    params = _lora_params(model, category)
+    params = lora_parameters(model, category)
     for name, p in model.named_parameters():
         p.requires_grad_(name in params)
     opt = torch.optim.AdamW(params.values(), lr=cfg.bc.lr, weight_decay=cfg.bc.weight_decay)
@@ -100,49 +97,36 @@ def train_category(
     start = _resume(checkpoint, job, model, params, opt) if checkpoint else 0
     for _ in range(start):
         sched.step()
-    bc_losses, pref_losses, chunk_bc, chunk_pref = [], [], [], []
-    model.train()
-    for update in range(start, total):
+    ptable = pair_table if pair_table is not None else table
+
+    def batch_at(update: int) -> np.ndarray:
+        # Stateless: the order of an epoch derives from (seed, epoch), so a resume is exact.
         epoch, pos = divmod(update, per_epoch)
         order = np.random.default_rng([cfg.bc.seed, epoch]).permutation(len(data))
-        idx = np.sort(order[pos * cfg.bc.batch_size : (pos + 1) * cfg.bc.batch_size])
-        idx = distributed.shard(idx)  # this rank's part of the batch (all of it alone)
-        loss, _ = bc_loss(
-            lambda r, t, s: model(r, t, s),
-            batch_tensors(data, idx, table, device),
-            cfg.bc.done_weight,
-        )
-        chunk_bc.append(float(loss.detach()))
-        if use_pairs:
-            assert pair_data is not None
-            ptable = pair_table if pair_table is not None else table
-            pref = _preference(model, pairs, steps_of, pair_data, ptable, cfg, device, update)
-            chunk_pref.append(float(pref.detach()))
-            loss = loss + cfg.dpo_weight * pref
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        distributed.sync_grads(params.values())
-        opt.step()
-        sched.step()
-        done = update + 1
+        return np.sort(order[pos * cfg.bc.batch_size : (pos + 1) * cfg.bc.batch_size])
+
+    def preference(update: int) -> torch.Tensor:
+        assert pair_data is not None
+        return _preference(model, pairs, steps_of, pair_data, ptable, cfg, device, update)
+
+    def after(done: int, losses: dict[str, float]) -> None:
         if on_update is not None:
-            on_update(
-                done,
-                total,
-                {"bc": chunk_bc[-1], **({"pref": chunk_pref[-1]} if chunk_pref else {})},
-            )
-        if len(chunk_bc) == cfg.bc.log_every or done == total:
-            bc_losses.append(float(np.mean(chunk_bc)))
-            if chunk_pref:
-                pref_losses.append(float(np.mean(chunk_pref)))
-            chunk_bc, chunk_pref = [], []
+            named = {"bc": losses["bc"], **({"pref": losses["extra"]} if "extra" in losses else {})}
+            on_update(done, total, named)
         at = done % cfg.checkpoint_every == 0 or done == total
         if checkpoint is not None and at and distributed.is_main():
             _save(checkpoint, job, done, params, opt)
+
+    model.train()
+    curves = run_updates(
+        lambda r, t, s: model(r, t, s), list(params.values()), data, table, cfg.bc, device,
+        batch_at, range(start, total), opt, sched,
+        extra=preference if use_pairs else None, extra_weight=cfg.dpo_weight, on_update=after,
+    )  # fmt: skip
     model.eval()
     for p in params.values():
         p.requires_grad_(False)
-    return TrainResult(total, start, bc_losses, pref_losses)
+    return TrainResult(total, start, curves["bc"], curves["extra"])
 
 
 def _preference(model, pairs, steps_of, data, table, cfg, device, update) -> torch.Tensor:

@@ -17,7 +17,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from envs.tasks import Task, load_tasks
+from envs.tasks import DEFAULT_TASKS_FILE, Task, load_tasks
 from memory.atomic import atomic_write, atomic_write_bytes
 from memory.store import ExperienceStore
 
@@ -52,7 +52,7 @@ class PlanMemory:
             for t, p, s in zip(texts, plans, sources, strict=True)
         ]
 
-    def grow(self, store_path: Path, tasks_file: str = "configs/tasks/crafter.yaml") -> int:
+    def grow(self, store_path: Path, tasks_file: str = DEFAULT_TASKS_FILE) -> int:
         """Index the successful episodes of ``store_path`` not indexed yet; returns how many."""
         tasks: dict[str, Task] = load_tasks(tasks_file)
         seen = {e["source"] for e in self.entries}

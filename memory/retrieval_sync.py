@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.tasks import DEFAULT_TASKS_FILE
 from memory.config import RetrievalConfig
 from memory.plans import PlanMemory
 from memory.retrieval import META, RetrievalMemory
@@ -24,7 +25,7 @@ def sync(
     run: Path,
     embedder: Any,
     config: RetrievalConfig | None = None,
-    tasks_file: str = "configs/tasks/crafter.yaml",
+    tasks_file: str = DEFAULT_TASKS_FILE,
 ) -> dict[str, Any]:
     """Add the verified steps of ``run``'s new episodes; returns what changed."""
     store = Path(run) / "store.sqlite"

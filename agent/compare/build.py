@@ -20,11 +20,10 @@ import numpy as np
 import torch
 
 from agent.fast import registry
-from agent.fast.policy import FastPolicy
 from agent.fast.trunk import save_trunk
-from consolidation.bc import train_bc
 from consolidation.config import BCConfig, ConsolidateConfig, SingleConfig
 from consolidation.continual import ORDER, SINGLE, consolidate_isolated, consolidate_single
+from consolidation.trunk import train_trunk as trunk_bc
 from envs.config import ConfigError, load_dataclass
 from memory.atomic import atomic_write
 from memory.config import RetrievalConfig
@@ -38,11 +37,8 @@ BUILD = "build.json"
 
 def train_trunk(train: Transitions, table: torch.Tensor, epochs: float, folder: Path) -> None:
     """The shared trunk every parametric agent starts from: BC on the training steps."""
-    cfg = BCConfig(epochs=epochs)
-    torch.manual_seed(cfg.seed)  # the same experience gives the same trunk
-    policy = FastPolicy()
-    train_bc(lambda r, t, s: policy(r, t, s), list(policy.parameters()), train, table, cfg)
-    save_trunk(policy.eval(), folder, {"data_sha256": train.digest(), "transitions": len(train)})
+    policy, _ = trunk_bc(train, table, BCConfig(epochs=epochs))
+    save_trunk(policy, folder, {"data_sha256": train.digest(), "transitions": len(train)})
 
 
 def memory_bytes(root: Path) -> int:

@@ -20,10 +20,22 @@ from typing import Any
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
+from torch import nn
 
 from agent.fast.policy import LORA_TARGETS, FastPolicy
+from envs.tasks import CATEGORIES
 
-CATEGORIES = ("craft", "gather", "combat")
+
+def is_lora(name: str, category: str | None = None) -> bool:
+    """Is parameter ``name`` a LoRA weight (of ``category``'s adapter, when given)?"""
+    return "lora_" in name and (category is None or f".{category}." in name)
+
+
+def lora_parameters(model: nn.Module, category: str | None = None) -> dict[str, nn.Parameter]:
+    """The LoRA parameters of ``model`` by name: every adapter's, or ``category``'s only."""
+    return {n: p for n, p in model.named_parameters() if is_lora(n, category)}
+
+
 META = "peam_adapter.json"
 WEIGHTS = "adapter_model.safetensors"
 
@@ -42,7 +54,7 @@ def trunk_hash(trunk: torch.nn.Module) -> str:
     params = {
         name.replace(".base_layer", "").removeprefix("base_model.model."): tensor
         for name, tensor in trunk.state_dict().items()
-        if "lora_" not in name
+        if not is_lora(name)
     }
     for name, tensor in sorted(params.items()):
         digest.update(name.encode())
@@ -174,7 +186,7 @@ def merged_policy(model: PeftModel, category: str) -> FastPolicy:
     inner = model.base_model.model
     state = {}
     for name, tensor in inner.state_dict().items():
-        if "lora_" not in name:
+        if not is_lora(name):
             state[name.replace(".base_layer", "")] = tensor.clone()
     for name, module in inner.named_modules():
         if isinstance(module, LoraLayer) and category in module.lora_A:

@@ -19,7 +19,6 @@ import torch
 
 from agent.fast import registry
 from agent.fast.adapters import (
-    CATEGORIES,
     AdapterLoadWarning,
     load_adapter,
     merged_policy,
@@ -32,6 +31,7 @@ from agent.fast.gate import AdapterGate, load_gate
 from agent.fast.policy import FastPolicy
 from agent.fast.trunk import TrunkError, load_trunk
 from envs.schema import state_vector
+from envs.tasks import CATEGORIES
 from memory.records import Decision, Subgoal
 from memory.text_embedding import SubgoalEmbedder
 
