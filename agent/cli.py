@@ -1,66 +1,178 @@
-"""The `peam` command line: run, train-fast, consolidate, adapters, compare, tasks."""
+"""The `peam` command line: run, train-fast, consolidate, adapters, compare, memory, tasks.
+
+Every command that has settings reads them the same way: a YAML file (``--config``, a
+preset under configs/ by default) into a dataclass, then ``--set key=value`` overrides;
+its flags are shorthands for keys (``--epochs`` = the adapter's BC epochs everywhere).
+``peam <command> --help`` lists every key with its default and meaning. Nothing heavy
+(torch, peft, faiss, openai) is imported before a command needs it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from agent.fast.registry import RegistryError
-from agent.loop.config import load_config
-from agent.slow.config import MissingAPIKeyError
 from envs import UnknownBackendError
-from envs.config import ConfigError
-from envs.tasks import DEFAULT_TASKS_FILE, UnknownTaskError, load_tasks
-from memory.transitions import NoTrainingDataError
+from envs.config import ConfigError, help_text, load_dataclass
+from envs.tasks import CATEGORIES, DEFAULT_TASKS_FILE, UnknownTaskError, load_tasks
 
 EXIT_USAGE = 2
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="peam", description="PEAM runtime: parametric-memory Minecraft agents"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+class _Parser(argparse.ArgumentParser):
+    """A parser whose help ends with the config keys of its command (read when asked)."""
 
-    run = sub.add_parser("run", help="play episodes of the task suite and record them")
-    run.add_argument(
-        "--config", default="configs/run/default.yaml", help="run config YAML (configs/run/)"
-    )
-    run.add_argument(
-        "--task",
-        action="append",
-        default=None,
-        metavar="ID",
-        help="task id (repeatable); default: the config's tasks",
-    )
-    run.add_argument("--seeds", default=None, help="seeds, e.g. 0-19 or 0,3,5-7")
-    run.add_argument("--out", default=None, help="run folder (default runs/<config name>)")
-    run.add_argument(
+    config_class: Callable[[], type] | None = None
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        if self.config_class is not None:
+            text += "\n" + help_text(self.config_class()) + "\n"
+        return text
+
+
+Shorthand = tuple[str, str, str, dict[str, Any]]
+"""(flag, config key, help, argparse options): ``--flag X`` means ``--set key=X``."""
+
+SHORTHANDS: dict[str, list[Shorthand]] = {
+    "run": [
+        ("--task", "tasks", "task id (repeatable); default: the config's tasks",
+         {"action": "append", "metavar": "ID"}),
+        ("--seeds", "seeds", "seeds, e.g. 0-19 or 0,3,5-7", {}),
+        ("--video", "video", "write a GIF per episode", {"action": "store_true"}),
+        ("--no-cache", "llm.cache", "bypass the LLM response cache", {"action": "store_false"}),
+        ("--workers", "workers", "episodes played at once by a worker pool", {"type": int}),
+        ("--ray-address", "ray_address",
+         "run the workers on Ray: 'local' (start one here), 'auto' or HOST:PORT", {}),
+    ],
+    "train-fast": [
+        ("--trunk-epochs", "trunk.epochs", "trunk BC epochs", {"type": float}),
+        ("--epochs", "adapter.epochs", "adapter BC epochs", {"type": float}),
+        ("--max-transitions", "max_transitions", "subsample to this many steps", {"type": int}),
+        ("--device", "device", "auto (CUDA when present), cpu or cuda", {}),
+    ],
+    "consolidate": [
+        ("--trunk-epochs", "trunk.epochs", "trunk BC epochs (when the run has no trunk)",
+         {"type": float}),
+        ("--epochs", "trainer.bc.epochs", "adapter BC epochs", {"type": float}),
+        ("--alpha", "trigger.alpha", "significance level of the trigger", {"type": float}),
+        ("--bc-only", "trainer.bc_only", "behaviour cloning alone", {"action": "store_true"}),
+        ("--no-pw", "select_by_pw", "train on every verified step", {"action": "store_false"}),
+        ("--tiers", "tiers", "whose verified attempts BC learns from: slow, fast or slow,fast",
+         {}),
+        ("--max-transitions", "max_transitions", "subsample to this many steps", {"type": int}),
+        ("--device", "device", "auto (CUDA when present), cpu or cuda", {}),
+    ],
+    "compare": [
+        ("--seeds", "seeds", "held-out seeds, e.g. 1000-1019", {}),
+        ("--workers", "workers", "agents evaluated at once", {"type": int}),
+    ],
+    "memory": [
+        ("--index", "retrieval.kind", "flat (exact), hnsw or ivf (a new memory)", {}),
+        ("--k", "retrieval.k", "neighbours that vote (a new memory)", {"type": int}),
+        ("--tasks-file", "tasks_file", "task suite YAML", {}),
+    ],
+}  # fmt: skip
+
+
+def _config_args(
+    parser: argparse.ArgumentParser, command: str, preset: str, config_class: Callable[[], type]
+) -> None:
+    """``--config``, ``--set`` and the command's shorthand flags."""
+    assert isinstance(parser, _Parser)
+    parser.config_class = config_class
+    parser.add_argument("--config", default=preset, help=f"config YAML (default {preset})")
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config key, e.g. runner.subgoal_budget=300",
+        help="override a config key (repeatable); the keys are listed below",
     )
+    for flag, key, text, options in SHORTHANDS.get(command, []):
+        action = options.get("action")
+        value = {"store_true": "true", "store_false": "false"}.get(action or "", "...")
+        extra = {} if action else {"metavar": options.get("metavar", flag.lstrip("-").upper())}
+        parser.add_argument(
+            flag,
+            dest=_dest(flag),
+            default=None,
+            help=f"{text} (= --set {key}={value})",
+            **{**options, **extra},
+        )
+
+
+def _dest(flag: str) -> str:
+    return "short_" + flag.lstrip("-").replace("-", "_")
+
+
+def _overrides(args: argparse.Namespace, command: str) -> list[str]:
+    """``--set`` items, then the shorthand flags given (they win)."""
+    out = list(args.set)
+    for flag, key, _, options in SHORTHANDS.get(command, []):
+        value = getattr(args, _dest(flag))
+        if value is None:
+            continue
+        if options.get("action") in ("store_true", "store_false"):
+            out.append(f"{key}={str(value).lower()}")
+        elif isinstance(value, list):
+            out.append(f"{key}={','.join(map(str, value))}")
+        else:
+            out.append(f"{key}={value}")
+    return out
+
+
+def _run_config() -> type:
+    from agent.loop.config import RunConfig
+
+    return RunConfig
+
+
+def _fast_config() -> type:
+    from consolidation.config import FastTrainConfig
+
+    return FastTrainConfig
+
+
+def _consolidate_config() -> type:
+    from consolidation.config import ConsolidateConfig
+
+    return ConsolidateConfig
+
+
+def _compare_config() -> type:
+    from agent.compare.config import CompareConfig
+
+    return CompareConfig
+
+
+def _memory_config() -> type:
+    from memory.config import MemoryConfig
+
+    return MemoryConfig
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="peam", description="PEAM runtime: parametric-memory Minecraft agents")
+    sub = parser.add_subparsers(dest="command", required=True)
+    fmt = {"formatter_class": argparse.RawDescriptionHelpFormatter}
+
+    run = sub.add_parser("run", help="play episodes of the task suite and record them", **fmt)
+    _config_args(run, "run", "configs/run/default.yaml", _run_config)
+    run.add_argument("--out", default=None, help="run folder (default runs/<config name>)")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     run.add_argument("--overwrite", action="store_true", help="delete an existing --out first")
-    run.add_argument("--video", action="store_true", help="write a GIF per episode")
-    run.add_argument("--no-cache", action="store_true", help="bypass the LLM response cache")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.add_argument(
-        "--workers", type=int, default=None, help="episodes played at once by a worker pool"
-    )
-    run.add_argument(
-        "--ray-address",
-        default=None,
-        help="run the workers on Ray: 'local' (start one here), 'auto' or HOST:PORT",
-    )
 
     fast = sub.add_parser(
         "train-fast",
         help="train the fast tier (trunk, one LoRA adapter per category, gate) from recorded runs",
+        **fmt,
     )
+    _config_args(fast, "train-fast", "configs/train_fast/default.yaml", _fast_config)
     fast.add_argument(
         "--from",
         dest="sources",
@@ -70,21 +182,15 @@ def _parser() -> argparse.ArgumentParser:
         help="run folder (or store.sqlite) whose verified steps to learn from (repeatable)",
     )
     fast.add_argument("--out", required=True, help="output folder (use it as fast.dir in a run)")
-    fast.add_argument("--epochs", type=float, default=None, help="trunk BC epochs (default 4)")
-    fast.add_argument(
-        "--adapter-epochs", type=float, default=None, help="adapter BC epochs (default 2)"
-    )
-    fast.add_argument(
-        "--max-transitions", type=int, default=None, help="subsample to this many steps"
-    )
-    fast.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     fast.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     fast.add_argument("--quiet", action="store_true", help="no progress bar")
 
     cons = sub.add_parser(
         "consolidate",
         help="decide per category (scale-free trigger), train and publish adapters from a run",
+        **fmt,
     )
+    _config_args(cons, "consolidate", "configs/consolidate/default.yaml", _consolidate_config)
     cons.add_argument(
         "--run",
         "--from",
@@ -93,30 +199,11 @@ def _parser() -> argparse.ArgumentParser:
         help="run folder (its store.sqlite is read); under torchrun write --from",
     )
     cons.add_argument(
-        "--config",
-        default="configs/consolidate/default.yaml",
-        help="consolidation config YAML (trigger, PW weights, trainer)",
-    )
-    cons.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. pw.redundancy=0 or trainer.dpo_beta=0.2",
-    )
-    cons.add_argument(
         "--out", default=None, help="trunk + adapter registry folder (default: the run folder)"
     )
     cons.add_argument("--watch", action="store_true", help="keep following the store")
     cons.add_argument("--interval", type=float, default=30.0, help="seconds between passes")
     cons.add_argument("--rounds", type=int, default=None, help="with --watch: stop after N")
-    cons.add_argument("--alpha", type=float, default=None, help="= --set trigger.alpha=X")
-    cons.add_argument("--bc-only", action="store_true", help="= --set trainer.bc_only=true")
-    cons.add_argument("--no-pw", action="store_true", help="= --set select_by_pw=false")
-    cons.add_argument("--tiers", default=None, help="= --set tiers=slow (or slow,fast)")
-    cons.add_argument("--epochs", type=float, default=None, help="= --set trainer.bc.epochs=X")
-    cons.add_argument("--trunk-epochs", type=float, default=None, help="= --set trunk.epochs=X")
-    cons.add_argument("--device", default=None, help="= --set device=cpu (auto: CUDA if present)")
 
     adapters = sub.add_parser("adapters", help="list or roll back published adapter versions")
     adapters.add_argument("action", choices=["list", "rollback"])
@@ -129,29 +216,25 @@ def _parser() -> argparse.ArgumentParser:
     comp = sub.add_parser(
         "compare",
         help="build every agent's memory from one run, evaluate all on held-out seeds, report",
+        **fmt,
     )
-    comp.add_argument("--config", default="configs/compare/default.yaml", help="compare YAML")
+    _config_args(comp, "compare", "configs/compare/default.yaml", _compare_config)
     comp.add_argument("--out", default=None, help="output folder (default runs/<config name>)")
-    comp.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a key, e.g. seeds=1000-1004 or workers=1",
-    )
     comp.add_argument("--overwrite", action="store_true", help="delete an existing --out first")
     comp.add_argument("--report-only", action="store_true", help="rewrite the report from --out")
 
     mem = sub.add_parser(
-        "memory", help="build or grow the retrieval memory next to a run's store (RUN/retrieval)"
+        "memory",
+        help="build or grow the retrieval memory next to a run's store (RUN/retrieval)",
+        **fmt,
     )
+    _config_args(mem, "memory", "configs/memory/default.yaml", _memory_config)
     mem.add_argument("--run", required=True, help="run folder (its store.sqlite is read)")
-    mem.add_argument("--index", default="flat", help="flat (exact), hnsw or ivf (new memory)")
-    mem.add_argument("--k", type=int, default=8, help="neighbours that vote (new memory)")
-    mem.add_argument("--tasks-file", default=DEFAULT_TASKS_FILE, help="task suite YAML")
 
     tasks = sub.add_parser("tasks", help="list the task suite")
-    tasks.add_argument("--file", default=DEFAULT_TASKS_FILE, help="task suite YAML")
+    tasks.add_argument(
+        "--tasks-file", "--file", dest="file", default=DEFAULT_TASKS_FILE, help="task suite YAML"
+    )
     return parser
 
 
@@ -171,24 +254,12 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from agent.loop import run_folder
+    from agent.loop.config import RunConfig
     from agent.loop.progress import run_with_progress
 
-    overrides = list(args.set)
-    if args.task:
-        overrides.append("tasks=" + ",".join(args.task))
-    if args.seeds:
-        overrides.append(f"seeds={args.seeds}")
-    if args.video:
-        overrides.append("video=true")
-    if args.no_cache:
-        overrides.append("llm.cache=false")
-    if args.workers is not None:
-        overrides.append(f"workers={args.workers}")
-    if args.ray_address is not None:
-        overrides.append(f"ray_address={args.ray_address}")
-    config = load_config(args.config, overrides)
+    config = load_dataclass(RunConfig, args.config, _overrides(args, "run"), "configs/run/")
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
-    if args.resume and (args.task or args.seeds or args.set or args.video):
+    if args.resume and (args.short_task or args.short_seeds or args.set or args.short_video):
         print(
             f"peam: --resume uses {out}/config.yaml; ignoring --task/--seeds/--set/--video"
             " (--workers and --ray-address apply)",
@@ -213,22 +284,19 @@ def _cmd_train_fast(args: argparse.Namespace) -> int:
 
     from agent.loop.progress import stage_progress
     from consolidation.config import FastTrainConfig
-    from consolidation.fast_training import train_fast
 
+    cfg = load_dataclass(
+        FastTrainConfig, args.config, _overrides(args, "train-fast"), "configs/train_fast/"
+    )
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+    from consolidation.fast_training import train_fast  # torch: only once the input is valid
+
     # Train into a side folder; the old one is replaced only once training succeeded.
     partial = out.with_name(f".{out.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
     stores = [Path(s) / "store.sqlite" if Path(s).is_dir() else Path(s) for s in args.sources]
-    cfg = FastTrainConfig(device=args.device)
-    if args.epochs is not None:
-        cfg.trunk.epochs = args.epochs
-    if args.adapter_epochs is not None:
-        cfg.adapter.epochs = args.adapter_epochs
-    if args.max_transitions is not None:
-        cfg.max_transitions = args.max_transitions
     with stage_progress(args.quiet) as progress:
         report = train_fast(stores, partial, cfg, progress)
     if out.exists():
@@ -254,27 +322,14 @@ def _cmd_train_fast(args: argparse.Namespace) -> int:
 
 def _cmd_consolidate(args: argparse.Namespace) -> int:
     from consolidation.config import ConsolidateConfig
-    from consolidation.daemon import Consolidator
-    from envs.config import load_dataclass
 
-    overrides = list(args.set)
-    for flag, key in (
-        ("alpha", "trigger.alpha"),
-        ("tiers", "tiers"),
-        ("epochs", "trainer.bc.epochs"),
-        ("trunk_epochs", "trunk.epochs"),
-        ("device", "device"),
-    ):
-        if getattr(args, flag) is not None:
-            overrides.append(f"{key}={getattr(args, flag)}")
-    if args.bc_only:
-        overrides.append("trainer.bc_only=true")
-    if args.no_pw:
-        overrides.append("select_by_pw=false")
+    overrides = _overrides(args, "consolidate")
     cfg = load_dataclass(ConsolidateConfig, args.config, overrides, "configs/consolidate/")
     if not cfg.tiers or set(cfg.tiers) - {"slow", "fast"}:
         raise ConfigError(f"bad tiers {cfg.tiers!r}; valid: slow, fast, or slow,fast")
     out = Path(args.out) if args.out else None
+    from consolidation.daemon import Consolidator  # torch: only once the config is valid
+
     daemon = Consolidator(Path(args.run), cfg, out, log=lambda line: print(line, flush=True))
     if args.watch:
         try:
@@ -289,10 +344,12 @@ def _cmd_consolidate(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     import shutil
 
-    from agent.compare.report import write_report
-    from agent.compare.run import compare, load_compare
+    from agent.compare.config import load_compare
 
-    cfg, specs = load_compare(args.config, list(args.set))
+    cfg, specs = load_compare(args.config, _overrides(args, "compare"))
+    from agent.compare.report import write_report
+    from agent.compare.run import compare
+
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     if args.report_only:
         print(f"wrote {write_report(out, specs, cfg)}")
@@ -310,21 +367,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_memory(args: argparse.Namespace) -> int:
-    from memory.config import RetrievalConfig
-    from memory.retrieval import KINDS
-    from memory.retrieval_sync import sync
+    from memory.config import MemoryConfig
+
+    cfg = load_dataclass(MemoryConfig, args.config, _overrides(args, "memory"), "configs/memory/")
+    cfg.retrieval.check()
+    from memory.retrieval_sync import sync  # faiss and the text model: once the input is valid
     from memory.text_embedding import SubgoalEmbedder
 
-    if args.index not in KINDS:
-        raise ConfigError(f"unknown index {args.index!r}; valid choices: {', '.join(KINDS)}")
-    if args.k < 1:
-        raise ConfigError(f"--k must be >= 1 (neighbours that vote), got {args.k}")
-    row = sync(
-        Path(args.run),
-        SubgoalEmbedder(),
-        RetrievalConfig(kind=args.index, k=args.k),
-        args.tasks_file,
-    )
+    row = sync(Path(args.run), SubgoalEmbedder(), cfg.retrieval, cfg.tasks_file)
     print(
         f"{row['folder']}: +{row['added']} steps ({row['steps']} indexed, {row['bytes'] / 1e6:.1f}"
         f" MB), +{row['plans_added']} plans ({row['plans']}); run with"
@@ -343,7 +393,7 @@ def _cmd_adapters(args: argparse.Namespace) -> int:
         version = registry.rollback(root, args.category, args.to)
         print(f"{args.category}: now serving v{version}")
         return 0
-    for category in ("craft", "gather", "combat"):
+    for category in CATEGORIES:
         rows = registry.describe(root, category)
         if not rows:
             print(f"{category}: no versions")
@@ -359,25 +409,41 @@ def _cmd_adapters(args: argparse.Namespace) -> int:
     return 0
 
 
+USAGE_ERRORS = {
+    "agent.fast.registry": "RegistryError",
+    "agent.loop.run_folder": "RunFolderError",
+    "agent.slow.config": "MissingAPIKeyError",
+    "envs.minedojo_env": "MineDojoUnavailable",
+    "memory.transitions": "NoTrainingDataError",
+}
+"""Errors that mean bad input (exit 2, one line). Matched only once their module is loaded:
+an error cannot come from a module nobody imported, and importing it would cost seconds."""
+
+
+def _usage_error(err: BaseException) -> bool:
+    if isinstance(err, ConfigError | UnknownTaskError | UnknownBackendError):
+        return True
+    if isinstance(err, FileNotFoundError | FileExistsError):
+        return True
+    kinds = [getattr(sys.modules[m], n) for m, n in USAGE_ERRORS.items() if m in sys.modules]
+    return any(isinstance(err, kind) for kind in kinds)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": _cmd_run,
+    "train-fast": _cmd_train_fast,
+    "consolidate": _cmd_consolidate,
+    "adapters": _cmd_adapters,
+    "compare": _cmd_compare,
+    "memory": _cmd_memory,
+    "tasks": _cmd_tasks,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "tasks":
-            return _cmd_tasks(args)
-        if args.command == "consolidate":
-            return _cmd_consolidate(args)
-        if args.command == "memory":
-            return _cmd_memory(args)
-        if args.command == "compare":
-            return _cmd_compare(args)
-        if args.command == "adapters":
-            return _cmd_adapters(args)
-        if args.command == "train-fast":
-            return _cmd_train_fast(args)
-        return _cmd_run(args)
-    except (ConfigError, UnknownTaskError, UnknownBackendError, MissingAPIKeyError) as err:
-        print(f"peam: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print(
             "peam: interrupted; finished episodes are kept: `peam run --resume` (or the same"
@@ -385,14 +451,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-    except (FileNotFoundError, FileExistsError, NoTrainingDataError, RegistryError) as err:
-        print(f"peam: {err}", file=sys.stderr)
-        return EXIT_USAGE
     except Exception as err:
-        from agent.loop.run_folder import RunFolderError
-        from envs.minedojo_env import MineDojoUnavailable
-
-        if isinstance(err, RunFolderError | MineDojoUnavailable):
+        if _usage_error(err):
             print(f"peam: {err}", file=sys.stderr)
             return EXIT_USAGE
         raise

@@ -14,11 +14,15 @@ class BCConfig:
     epochs: float = 3.0
     """Passes over the data (fractions allowed)."""
     batch_size: int = 256
+    """Steps per update."""
     lr: float = 1e-3
+    """AdamW learning rate (cosine decay to 0 over the run)."""
     weight_decay: float = 1e-4
+    """AdamW weight decay."""
     done_weight: float = 0.2
     """Weight of the subgoal-done head's loss next to the action loss."""
     seed: int = 0
+    """Seeds the initial weights and the batch order."""
     log_every: int = 10
     """Updates per entry in the logged loss curve."""
 
@@ -29,9 +33,11 @@ class TrainerConfig:
     dpo_weight: float = 0.5
     """Weight of the preference term."""
     dpo_beta: float = 0.1
+    """DPO's beta: how sharply the margin over the reference counts."""
     bc_only: bool = False
     """Behaviour cloning alone (the comparison variant)."""
     pairs_per_update: int = 8
+    """Failure-correction pairs sampled per update for the preference term."""
     steps_per_side: int = 32
     """Steps sampled from each attempt of a pair to estimate its mean log-likelihood."""
     checkpoint_every: int = 25
@@ -53,9 +59,13 @@ class TriggerConfig:
 @dataclass
 class PWConfig:
     cost: float = 1.0
+    """Weight of the cost saved (slow-tier tokens and latency x recurrence)."""
     stability: float = 1.0
+    """Weight of stability (how consistently the skill succeeds)."""
     redundancy: float = 1.0
+    """Weight of non-redundancy (what the served adapter does not cover yet)."""
     interference: float = 1.0
+    """Weight of low interference with other categories."""
     select: float = 0.7
     """Fraction of the category's verified attempts (top PW) consolidation trains on."""
 
@@ -74,8 +84,11 @@ class ConsolidateConfig:
     validate_every: int = 10
     """Hold out every N-th episode of the category to evaluate before/after."""
     max_transitions: int | None = 200_000
+    """Most verified steps read from the store (a subsample beyond)."""
     device: str = "auto"
+    """auto (CUDA when present, bf16 autocast there), cpu or cuda."""
     categories: tuple[str, ...] = CATEGORIES
+    """Categories the daemon decides for, each with its own adapter."""
 
 
 @dataclass
@@ -83,12 +96,16 @@ class FastTrainConfig:
     trunk: BCConfig = field(default_factory=lambda: BCConfig(epochs=4.0))
     adapter: BCConfig = field(default_factory=lambda: BCConfig(epochs=2.0, lr=2e-3))
     lora_rank: int = 8
+    """Rank of every LoRA adapter."""
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     max_transitions: int | None = 300_000
+    """Most verified steps read from the stores (a subsample beyond)."""
     device: str = "auto"
+    """auto (CUDA when present, bf16 autocast there), cpu or cuda."""
     validate_every: int = 10
     """Hold out every N-th episode to report validation accuracy (0: train on all)."""
     categories: tuple[str, ...] = CATEGORIES
+    """Categories that get an adapter."""
 
 
 @dataclass
@@ -96,6 +113,8 @@ class SingleConfig:
     bc: BCConfig = field(default_factory=lambda: BCConfig(epochs=2.0, lr=2e-3))
     """Behaviour cloning per stage (the shared adapter; full fine-tuning uses full_lr)."""
     full_lr: float = 1e-3
+    """Learning rate of full fine-tuning (the trunk's weights train)."""
     ewc_lambda: float = 100.0
     """Weight of EWC's anchor: lambda/2 * sum F (theta - theta*)^2."""
     fisher_samples: int = 1024
+    """Steps used to estimate EWC's Fisher information."""

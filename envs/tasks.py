@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from envs.config import find_config
 from envs.verifiers import Verifier
 
 CATEGORIES = ("craft", "gather", "combat")
@@ -58,8 +59,11 @@ def _parse(entry: dict[str, Any], source: str) -> Task:
 
 
 def load_tasks(path: str | Path = DEFAULT_TASKS_FILE) -> dict[str, Task]:
-    """Tasks of a suite file, by id, in file order."""
-    path = Path(path)
+    """Tasks of a suite file, by id, in file order (found as ``envs.config.find_config`` finds
+    presets: the working directory, then the package root)."""
+    path = find_config(path)
+    if not path.exists():
+        raise FileNotFoundError(f"task suite {path} not found; the suites are in configs/tasks/")
     data = yaml.safe_load(path.read_text())
     tasks: dict[str, Task] = {}
     for entry in data.get("tasks", []):

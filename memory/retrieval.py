@@ -25,7 +25,6 @@ from memory.config import RetrievalConfig
 INDEX = "retrieval.faiss"
 ACTIONS = "retrieval_actions.npy"
 META = "retrieval.json"
-KINDS = ("flat", "hnsw", "ivf")
 
 
 def observation_key(rgb: np.ndarray, state: np.ndarray, pool: int) -> np.ndarray:
@@ -39,10 +38,7 @@ def observation_key(rgb: np.ndarray, state: np.ndarray, pool: int) -> np.ndarray
 class RetrievalMemory:
     def __init__(self, dim: int, config: RetrievalConfig | None = None):
         self.config = cfg = config or RetrievalConfig()
-        if cfg.kind not in KINDS:
-            raise ValueError(f"unknown index kind {cfg.kind!r}; valid choices: {', '.join(KINDS)}")
-        if cfg.k < 1:
-            raise ValueError(f"retrieval k must be >= 1 (neighbours that vote), got {cfg.k}")
+        cfg.check()
         self.dim = dim
         if cfg.kind == "flat":
             self.index = faiss.IndexFlatL2(dim)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from envs.config import ConfigError, build, load_dataclass
 from envs.tasks import DEFAULT_TASKS_FILE
+
+KINDS = ("peam", "retrieval", "slow")
+"""Agent kinds a comparison can hold."""
 
 
 @dataclass
@@ -32,8 +36,11 @@ class CompareConfig:
     trunk: str = ""
     """A trained trunk folder to share; empty = train one by BC into OUT/trunk."""
     trunk_epochs: float = 4.0
+    """BC epochs of the shared trunk when it is trained here."""
     tasks_file: str = DEFAULT_TASKS_FILE
+    """YAML file with the task suite."""
     tasks: list[str] = field(default_factory=list)
+    """Task ids to evaluate; empty means the whole suite."""
     seeds: str = "1000-1019"
     """Held-out seeds (refused when the experience holds any of them)."""
     attempts: int = 4
@@ -43,8 +50,29 @@ class CompareConfig:
     validate_every: int = 10
     """Every N-th episode per category is held out of every memory (forgetting matrix)."""
     consolidate: str = "configs/consolidate/default.yaml"
+    """`peam consolidate` config the PEAM builds start from."""
     consolidate_set: list[str] = field(default_factory=list)
+    """`peam consolidate` overrides for every PEAM build."""
     run_set: list[str] = field(default_factory=list)
     """`peam run` overrides for every agent (e.g. planner=llm)."""
     video: bool = True
+    """Write one GIF per agent (its first task and seed)."""
     agents: dict[str, Any] = field(default_factory=dict)
+    """Agents by name: each a mapping of AgentSpec keys (kind, variant, set, index, k, run_set)."""
+
+
+def load_compare(path: str, overrides: list[str]) -> tuple[CompareConfig, dict[str, AgentSpec]]:
+    cfg = load_dataclass(CompareConfig, path, overrides, "configs/compare/")
+    if not cfg.agents:
+        raise ConfigError(f"{path}: no agents; list them under agents: (see configs/compare/)")
+    specs = {}
+    for name, raw in cfg.agents.items():
+        spec = build(AgentSpec, raw or {}, f"agents.{name}.")
+        if spec.kind not in KINDS:
+            raise ConfigError(f"agents.{name}.kind {spec.kind!r}; valid: {', '.join(KINDS)}")
+        if spec.k < 1:
+            raise ConfigError(f"agents.{name}.k must be >= 1, got {spec.k}")
+        specs[str(name)] = spec
+    if cfg.attempts < 1 or cfg.workers < 1:
+        raise ConfigError("attempts and workers must be >= 1")
+    return cfg, specs

@@ -40,31 +40,13 @@ from agent.loop.run_folder import (
     write_video,
 )
 from consolidation.continual import ORDER, split_by_category
-from envs.config import ConfigError, build, load_dataclass, parse_seeds
+from envs.config import ConfigError, parse_seeds
 from envs.tasks import load_tasks, select
 from memory.atomic import atomic_write
 from memory.store import ExperienceStore
 from memory.transitions import load_transitions
 
-KINDS = ("peam", "retrieval", "slow")
 Log = Callable[[str], None]
-
-
-def load_compare(path: str, overrides: list[str]) -> tuple[CompareConfig, dict[str, AgentSpec]]:
-    cfg = load_dataclass(CompareConfig, path, overrides, "configs/compare/")
-    if not cfg.agents:
-        raise ConfigError(f"{path}: no agents; list them under agents: (see configs/compare/)")
-    specs = {}
-    for name, raw in cfg.agents.items():
-        spec = build(AgentSpec, raw or {}, f"agents.{name}.")
-        if spec.kind not in KINDS:
-            raise ConfigError(f"agents.{name}.kind {spec.kind!r}; valid: {', '.join(KINDS)}")
-        if spec.k < 1:
-            raise ConfigError(f"agents.{name}.k must be >= 1, got {spec.k}")
-        specs[str(name)] = spec
-    if cfg.attempts < 1 or cfg.workers < 1:
-        raise ConfigError("attempts and workers must be >= 1")
-    return cfg, specs
 
 
 def run_config(cfg: CompareConfig, spec: AgentSpec, memory: Path) -> RunConfig:

@@ -176,8 +176,12 @@ def test_kill_9_mid_episode_then_resume(tmp_path: Path):
 def test_train_fast_then_run_with_the_fast_tier(slow_store, tmp_path, capsys):
     fast = tmp_path / "fast"
     argv = ["train-fast", "--from", str(slow_store), "--out", str(fast), "--quiet"]
-    assert main([*argv, "--epochs", "3", "--adapter-epochs", "1"]) == 0
+    assert (
+        main([*argv, "--trunk-epochs", "3", "--epochs", "1", "--set", "trunk.batch_size=64"]) == 0
+    )
     assert "adapter combat: skipped (no verified steps)" in capsys.readouterr().out
+    trained = json.loads((fast / "trunk" / "trunk.json").read_text())["bc"]
+    assert trained["epochs"] == 3 and trained["batch_size"] == 64 and trained["lr"] == 0.001
     # An existing folder is refused without --overwrite; a missing store is named.
     assert main(argv) == 2
     assert "pass --overwrite" in capsys.readouterr().err

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from agent.cli import main
+from agent.compare.config import load_compare
 from agent.compare.report import PLOTS
-from agent.compare.run import load_compare
 from agent.compare.stats import mcnemar, wilson
 from envs.config import ConfigError
 
