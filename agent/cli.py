@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from envs import UnknownBackendError
-from envs.config import ConfigError, help_text, load_dataclass
+from envs.config import ConfigError, help_text, keys, load_dataclass
 from envs.tasks import CATEGORIES, DEFAULT_TASKS_FILE, UnknownTaskError, load_tasks
 
 EXIT_USAGE = 2
@@ -78,12 +78,10 @@ SHORTHANDS: dict[str, list[Shorthand]] = {
 }  # fmt: skip
 
 
-def _config_args(
-    parser: argparse.ArgumentParser, command: str, preset: str, config_class: Callable[[], type]
-) -> None:
+def _config_args(parser: argparse.ArgumentParser, command: str) -> None:
     """``--config``, ``--set`` and the command's shorthand flags."""
     assert isinstance(parser, _Parser)
-    parser.config_class = config_class
+    preset, parser.config_class = CONFIGS[command]
     parser.add_argument("--config", default=preset, help=f"config YAML (default {preset})")
     parser.add_argument(
         "--set",
@@ -155,13 +153,44 @@ def _memory_config() -> type:
     return MemoryConfig
 
 
+CONFIGS: dict[str, tuple[str, Callable[[], type]]] = {
+    "run": ("configs/run/default.yaml", _run_config),
+    "train-fast": ("configs/train_fast/default.yaml", _fast_config),
+    "consolidate": ("configs/consolidate/default.yaml", _consolidate_config),
+    "compare": ("configs/compare/default.yaml", _compare_config),
+    "memory": ("configs/memory/default.yaml", _memory_config),
+}
+"""Each configurable command: its default preset and its config dataclass."""
+
+
+def config_reference() -> str:
+    """docs/configuration.md: every command's keys, defaults and meanings (from docstrings)."""
+    lines = [
+        "# Configuration",
+        "",
+        "Generated from the config dataclasses' docstrings by `python scripts/config_docs.py`",
+        "(a test fails when this file is out of date). Every command reads a YAML file",
+        "(`--config`, default below) and then `--set KEY=VALUE` overrides; flags are shorthands",
+        "for keys. `peam <command> --help` prints the same list.",
+    ]
+    for command, (preset, config_class) in CONFIGS.items():
+        lines += ["", f"## `peam {command}`", "", f"Default config: `{preset}`.", ""]
+        short = [f"`{flag}` = `{key}`" for flag, key, _, _ in SHORTHANDS.get(command, [])]
+        if short:
+            lines += ["Shorthands: " + ", ".join(short) + ".", ""]
+        lines += ["| key | default | meaning |", "| --- | --- | --- |"]
+        for key, default, doc in keys(config_class()):
+            lines.append(f"| `{key}` | `{default}` | {doc.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="peam", description="PEAM runtime: parametric-memory Minecraft agents")
     sub = parser.add_subparsers(dest="command", required=True)
     fmt = {"formatter_class": argparse.RawDescriptionHelpFormatter}
 
     run = sub.add_parser("run", help="play episodes of the task suite and record them", **fmt)
-    _config_args(run, "run", "configs/run/default.yaml", _run_config)
+    _config_args(run, "run")
     run.add_argument("--out", default=None, help="run folder (default runs/<config name>)")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     run.add_argument("--overwrite", action="store_true", help="delete an existing --out first")
@@ -172,7 +201,7 @@ def _parser() -> argparse.ArgumentParser:
         help="train the fast tier (trunk, one LoRA adapter per category, gate) from recorded runs",
         **fmt,
     )
-    _config_args(fast, "train-fast", "configs/train_fast/default.yaml", _fast_config)
+    _config_args(fast, "train-fast")
     fast.add_argument(
         "--from",
         dest="sources",
@@ -190,7 +219,7 @@ def _parser() -> argparse.ArgumentParser:
         help="decide per category (scale-free trigger), train and publish adapters from a run",
         **fmt,
     )
-    _config_args(cons, "consolidate", "configs/consolidate/default.yaml", _consolidate_config)
+    _config_args(cons, "consolidate")
     cons.add_argument(
         "--run",
         "--from",
@@ -218,7 +247,7 @@ def _parser() -> argparse.ArgumentParser:
         help="build every agent's memory from one run, evaluate all on held-out seeds, report",
         **fmt,
     )
-    _config_args(comp, "compare", "configs/compare/default.yaml", _compare_config)
+    _config_args(comp, "compare")
     comp.add_argument("--out", default=None, help="output folder (default runs/<config name>)")
     comp.add_argument("--overwrite", action="store_true", help="delete an existing --out first")
     comp.add_argument("--report-only", action="store_true", help="rewrite the report from --out")
@@ -228,7 +257,7 @@ def _parser() -> argparse.ArgumentParser:
         help="build or grow the retrieval memory next to a run's store (RUN/retrieval)",
         **fmt,
     )
-    _config_args(mem, "memory", "configs/memory/default.yaml", _memory_config)
+    _config_args(mem, "memory")
     mem.add_argument("--run", required=True, help="run folder (its store.sqlite is read)")
 
     tasks = sub.add_parser("tasks", help="list the task suite")

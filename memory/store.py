@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS planner_calls (
     kind TEXT NOT NULL, planner TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL, latency_s REAL NOT NULL, cached INTEGER NOT NULL,
     fallback_reason TEXT, created REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS calls_by_episode ON planner_calls(episode_id);
 """
 
 
@@ -329,6 +330,19 @@ class ExperienceStore:
 
     # -- reading -----------------------------------------------------------------
 
+    def episode(self, episode_id: int) -> EpisodeRecord:
+        """One episode by id."""
+        self.flush()
+        r = self._db.execute(
+            "SELECT id, task_id, category, seed, backend, status, success, steps, outcome"
+            " FROM episodes WHERE id=?",
+            (episode_id,),
+        ).fetchone()
+        if r is None:
+            raise KeyError(f"no episode {episode_id} in {self.path}")
+        success = None if r[6] is None else bool(r[6])
+        return EpisodeRecord(r[0], r[1], r[2], r[3], r[4], r[5], success, r[7], r[8])
+
     def episodes(self, run_id: int | None = None, done_only: bool = True) -> list[EpisodeRecord]:
         self.flush()  # see this process's own writes
         query = (
@@ -426,11 +440,14 @@ class ExperienceStore:
             ).fetchone()[0]
         )
 
-    def tokens_by_episode(self) -> dict[int, tuple[int, int]]:
-        """Episode id -> (prompt, completion) LLM tokens spent (cache hits spend none)."""
+    def tokens_by_episode(self, episode_id: int | None = None) -> dict[int, tuple[int, int]]:
+        """Episode id -> (prompt, completion) LLM tokens spent (cache hits spend none); only
+        ``episode_id``'s when given (an index lookup, whatever the store's size)."""
+        where, args = ("WHERE episode_id=?", (episode_id,)) if episode_id is not None else ("", ())
         rows = self._db.execute(
             "SELECT episode_id, SUM(prompt_tokens), SUM(completion_tokens) FROM planner_calls"
-            " GROUP BY episode_id"
+            f" {where} GROUP BY episode_id",
+            args,
         )
         return {r[0]: (int(r[1]), int(r[2])) for r in rows if r[0] is not None}
 
@@ -466,11 +483,15 @@ class ExperienceStore:
         ).fetchall()
         return {int(i): float(d) for i, d in rows}
 
-    def attempts_by_tier(self) -> dict[int, dict[str, tuple[int, int]]]:
-        """Episode id -> tier -> (attempts, verified attempts)."""
+    def attempts_by_tier(
+        self, episode_id: int | None = None
+    ) -> dict[int, dict[str, tuple[int, int]]]:
+        """Episode id -> tier -> (attempts, verified attempts); only ``episode_id``'s when given."""
+        where, args = ("WHERE episode_id=?", (episode_id,)) if episode_id is not None else ("", ())
         rows = self._db.execute(
             "SELECT episode_id, tier, COUNT(*), SUM(COALESCE(success, 0)) FROM attempts"
-            " GROUP BY episode_id, tier"
+            f" {where} GROUP BY episode_id, tier",
+            args,
         )
         out: dict[int, dict[str, tuple[int, int]]] = {}
         for episode_id, tier, n, ok in rows:

@@ -262,14 +262,15 @@ def store_once(
     stored: set[str],
     record: PlayedEpisode,
     on_stored: Callable[[PlayedEpisode], None] | None = None,
-) -> bool:
-    """The one writer: a record whose spec is stored already is dropped."""
+) -> int | None:
+    """The one writer: a record whose spec is stored already is dropped (None); else the
+    stored episode's id."""
     from agent.loop.recording import replay
 
     if record.key in stored:
-        return False
-    replay(store, run_id, record)
+        return None
+    episode_id = replay(store, run_id, record)
     stored.add(record.key)
     if on_stored is not None:
         on_stored(record)
-    return True
+    return episode_id

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ import envs
 from agent.loop.build import make_fast, make_planner, make_runner
 from agent.loop.config import RunConfig
 from agent.loop.runner import EpisodeResult, EpisodeRunner
+from agent.loop.summary import RunSummary
 from agent.slow.config import api_key
 from envs.config import ConfigError, build, parse_seeds, to_dict
 from envs.tasks import Task, load_tasks, select
@@ -107,86 +107,27 @@ def _validate(config: RunConfig) -> None:
         api_key(config.llm)  # refuse before anything is written
 
 
-def summarize(store: ExperienceStore, run_id: int, tasks: list[Task]) -> dict[str, Any]:
-    """Per-task and per-episode outcomes and LLM tokens, read back from the store."""
-
-    def empty(category: str) -> dict[str, Any]:
-        return {
-            "category": category,
-            "episodes": 0,
-            "successes": 0,
-            "success_rate": 0.0,
-            "prompt_tokens": 0,
-            "completion_tokens": 0,
-            "tokens_per_episode": 0.0,
-            "fast_attempts": 0,
-            "fast_verified": 0,
-            "slow_attempts": 0,
-        }
-
-    rows = {t.id: empty(t.category) for t in tasks}
-    tokens = store.tokens_by_episode()
-    tiers = store.attempts_by_tier()
-    episodes = []
-    for ep in store.episodes(run_id):
-        row = rows.setdefault(ep.task_id, empty(ep.category))
-        prompt, completion = tokens.get(ep.id, (0, 0))
-        row["episodes"] += 1
-        row["successes"] += int(bool(ep.success))
-        row["prompt_tokens"] += prompt
-        row["completion_tokens"] += completion
-        by_tier = tiers.get(ep.id, {})
-        row["fast_attempts"] += by_tier.get("fast", (0, 0))[0]
-        row["fast_verified"] += by_tier.get("fast", (0, 0))[1]
-        row["slow_attempts"] += by_tier.get("slow", (0, 0))[0]
-        episodes.append(
-            {
-                "task": ep.task_id,
-                "seed": ep.seed,
-                "success": bool(ep.success),
-                "steps": ep.steps,
-                "outcome": ep.outcome,
-                "prompt_tokens": prompt,
-                "completion_tokens": completion,
-            }
-        )
-    for row in rows.values():
-        n = row["episodes"]
-        row["success_rate"] = row["successes"] / n if n else 0.0
-        row["tokens_per_episode"] = (
-            (row["prompt_tokens"] + row["completion_tokens"]) / n if n else 0.0
-        )
-    return {"tasks": rows, "episodes": episodes}
-
-
 def execute(
     plan: RunPlan,
     on_episode: Callable[[EpisodeResult], None] | None = None,
     on_step: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Play every episode still to do, writing summary.json after each one."""
+    """Play every episode still to do, updating summary.json and episodes.jsonl after each."""
     cfg = plan.config
-
-    def write_summary() -> dict[str, Any]:
-        summary = summarize(plan.store, plan.run_id, plan.tasks)
-        atomic_write(plan.out / "summary.json", json.dumps(summary, indent=2))
-        return summary
-
+    summary = RunSummary(plan.out, plan.store, plan.run_id, plan.tasks)
     if cfg.workers > 1 or cfg.ray_address:  # the workers build their own planner and memory
-        return _execute_pool(plan, write_summary, on_episode)
+        return _execute_pool(plan, summary, on_episode)
     planner = make_planner(cfg, plan.out)
     fast = make_fast(cfg)
-    summary = write_summary() if not plan.todo else {}
 
     def runner(env: Any) -> EpisodeRunner:
         return make_runner(cfg, env, planner, plan.store, plan.run_id, fast)
 
     def finished(result: EpisodeResult) -> None:
-        nonlocal summary
         if cfg.video:
             video = plan.out / "videos" / f"{result.task_id}_seed{result.seed}.gif"
             write_video(video, result.frames)
-        summary = write_summary()
+        summary.add(result.episode_id)
         if on_episode is not None:
             on_episode(result)
 
@@ -217,12 +158,12 @@ def execute(
             finished(result)
         env.close()
     planner.close()
-    return summary
+    return summary.as_dict()
 
 
 def _execute_pool(
     plan: RunPlan,
-    write_summary: Callable[[], dict[str, Any]],
+    summary: RunSummary,
     on_episode: Callable[[EpisodeResult], None] | None,
 ) -> dict[str, Any]:
     """Episodes played by a worker pool (``agent.loop.pool``); this process alone writes."""
@@ -233,17 +174,17 @@ def _execute_pool(
     stored = {f"{e.task_id}/{e.seed}" for e in plan.store.episodes(plan.run_id)}
     address = cfg.ray_address or None
     for record in dispatch(specs, cfg, cfg.workers, ray_address=address):
-        if store_once(plan.store, plan.run_id, stored, record):
+        episode_id = store_once(plan.store, plan.run_id, stored, record)
+        if episode_id is not None:
             plan.store.flush()
-            write_summary()
+            summary.add(episode_id)
             if on_episode is not None:
                 task_id, seed = record.key.rsplit("/", 1)
-                on_episode(
-                    EpisodeResult(
-                        task_id, int(seed), record.success, record.steps, record.outcome, 0
-                    )
+                result = EpisodeResult(
+                    task_id, int(seed), record.success, record.steps, record.outcome, 0
                 )
-    return write_summary()
+                on_episode(result)
+    return summary.as_dict()
 
 
 def write_video(path: Path, frames: list[Any], scale: int = 2) -> None:

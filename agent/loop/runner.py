@@ -135,6 +135,8 @@ class EpisodeResult:
     outcome: str
     attempts: int
     frames: list[np.ndarray] = field(default_factory=list)
+    episode_id: int = 0
+    """The episode's id in the store it was written to."""
 
 
 class EpisodeRunner:
@@ -322,7 +324,7 @@ class EpisodeRunner:
             queue = fixed + queue
 
         store.end_episode(episode_id, success, t, outcome)
-        return EpisodeResult(task.id, seed, success, t, outcome, attempts, frames)
+        return EpisodeResult(task.id, seed, success, t, outcome, attempts, frames, episode_id)
 
     @staticmethod
     def _why(terminated: bool, truncated: bool, budget: int, obs: Any, info: Any) -> Failure:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from agent.cli import main
+from agent.loop.summary import read_episodes
 from memory.store import ExperienceStore
 
 PEAM = [sys.executable, "-m", "agent.cli"]
@@ -30,6 +31,7 @@ def test_run_writes_the_run_folder(tmp_path: Path):
         "config.yaml",
         "store.sqlite",
         "summary.json",
+        "episodes.jsonl",
         "videos",
     }
     summary = json.loads((out / "summary.json").read_text())
@@ -41,7 +43,7 @@ def test_run_writes_the_run_folder(tmp_path: Path):
         1.0,
     )
     assert row["prompt_tokens"] == row["completion_tokens"] == 0  # the recipe planner is free
-    assert [(e["task"], e["seed"], e["success"]) for e in summary["episodes"]] == [
+    assert [(e["task"], e["seed"], e["success"]) for e in read_episodes(out)] == [
         ("place_table", 0, True),
         ("place_table", 1, True),
     ]

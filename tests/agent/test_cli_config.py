@@ -130,3 +130,10 @@ def test_memory_flags_are_config_keys(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "k must be >= 1" in capsys.readouterr().err
     assert main(["memory", "--run", str(tmp_path), "--set", "retrieval.kind=annoy"]) == 2
     assert "valid choices: flat, hnsw, ivf" in capsys.readouterr().err
+
+
+def test_configuration_doc_is_generated_from_the_docstrings() -> None:
+    from agent.cli import config_reference
+
+    doc = (ROOT / "docs" / "configuration.md").read_text()
+    assert doc == config_reference(), "run: .venv/bin/python scripts/config_docs.py"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
+from agent.loop.summary import read_episodes
 from agent.slow.recipe_planner import RecipePlanner
 from envs.tasks import load_tasks
 from envs.text import TextView
@@ -80,7 +81,7 @@ def test_llm_planner_solves_craft_tasks_and_tokens_match(server, tmp_path, monke
         row["prompt_tokens"] for row in summary["tasks"].values()
     )
     assert sum(r.completion_tokens for r in served) == sum(
-        e["completion_tokens"] for e in summary["episodes"]
+        e["completion_tokens"] for e in read_episodes(out)
     )
     store = ExperienceStore(out / "store.sqlite")
     calls = store.planner_calls()

@@ -11,6 +11,7 @@ import pytest
 from agent.cli import main
 from agent.loop.config import load_config
 from agent.loop.pool import EpisodeSpec, Worker, dispatch, store_once
+from agent.loop.summary import read_episodes
 from memory.store import ExperienceStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,8 +97,11 @@ def test_peam_run_with_workers_matches_the_sequential_run(tmp_path):
     args = ["run", "--task", "place_table", "--task", "collect_wood_4", "--seeds", "0-2", "--quiet"]
     assert main([*args, "--out", str(tmp_path / "one")]) == 0
     assert main([*args, "--out", str(tmp_path / "two"), "--workers", "2"]) == 0
-    one = json.loads((tmp_path / "one" / "summary.json").read_text())
-    two = json.loads((tmp_path / "two" / "summary.json").read_text())
-    key = sorted((e["task"], e["seed"], e["success"], e["steps"]) for e in one["episodes"])
-    assert key == sorted((e["task"], e["seed"], e["success"], e["steps"]) for e in two["episodes"])
+    one, two = read_episodes(tmp_path / "one"), read_episodes(tmp_path / "two")
+    key = sorted((e["task"], e["seed"], e["success"], e["steps"]) for e in one)
+    assert len(key) == 6 and key == sorted(
+        (e["task"], e["seed"], e["success"], e["steps"]) for e in two
+    )
+    summaries = [json.loads((tmp_path / n / "summary.json").read_text()) for n in ("one", "two")]
+    assert summaries[0]["tasks"] == summaries[1]["tasks"]
     assert main([*args, "--out", str(tmp_path / "v"), "--workers", "2", "--video"]) == 2
