@@ -12,6 +12,7 @@ import ast
 import dataclasses
 import functools
 import inspect
+import sys
 import typing
 from pathlib import Path
 from typing import Any
@@ -27,15 +28,18 @@ class ConfigError(ValueError):
 
 
 def find_config(path: str | Path) -> Path:
-    """``path`` as given when it exists, else the same path under the package root.
+    """``path`` as given when it exists, else the same path under the source tree (a checkout
+    or an editable install), else under ``<prefix>/share/peam`` (a wheel install).
 
     So `peam run --config configs/run/demo.yaml` works from any folder.
     """
     given = Path(path)
     if given.exists() or given.is_absolute():
         return given
-    packaged = ROOT / given
-    return packaged if packaged.exists() else given
+    for root in (ROOT, Path(sys.prefix) / "share" / "peam"):
+        if (root / given).exists():
+            return root / given
+    return given
 
 
 def parse_seeds(spec: str) -> list[int]:
