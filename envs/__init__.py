@@ -35,13 +35,24 @@ def backend_name(backend: str) -> str | None:
     return next((name for name, env_id in BACKENDS.items() if env_id == backend), None)
 
 
-def make(backend: str = "crafter", **kwargs: Any) -> gymnasium.Env:
+SEES = ("memory", "world")
+"""What an agent may know of the world: what it has seen (the default), or everything (an
+all-seeing comparison only)."""
+
+
+def make(backend: str = "crafter", sees: str = "memory", **kwargs: Any) -> gymnasium.Env:
     """Build a backend by name (``crafter``, ``minedojo``) or Gymnasium id (``peam/Crafter-v0``).
 
-    ``max_episode_steps=N`` sets the time limit (reported as truncation).
+    ``max_episode_steps=N`` sets the time limit (reported as truncation). The env comes
+    wrapped in the map memory (``envs.map_memory``): ``info["map"]`` holds what the agent
+    has seen; with ``sees="world"`` ``info["semantic"]`` (the whole world) stays as well.
     """
+    from envs.map_memory import MapMemoryWrapper
+
     env_id = BACKENDS.get(backend, backend)
     if env_id not in BACKENDS.values():
         choices = ", ".join(sorted(BACKENDS) + sorted(BACKENDS.values()))
         raise UnknownBackendError(f"unknown backend {backend!r}; valid choices: {choices}")
-    return gymnasium.make(env_id, **kwargs)
+    if sees not in SEES:
+        raise ValueError(f"unknown sees {sees!r}; valid choices: {', '.join(SEES)}")
+    return MapMemoryWrapper(gymnasium.make(env_id, **kwargs), keep_world=sees == "world")

@@ -75,10 +75,13 @@ def _direction(dx: int, dy: int) -> str:
 
 
 def nearby(info: dict[str, Any], radius: int) -> dict[str, Sighting]:
-    """Nearest notable material or creature of each kind within ``radius`` (Chebyshev)."""
+    """Nearest notable material or creature of each kind within ``radius`` (Chebyshev), as
+    the agent remembers it (``info["map"]``); the whole world only in an all-seeing run."""
     if "nearby" in info:  # backends without a map report their own sightings (MineDojo)
         return {k: s for k, s in info["nearby"].items() if s.distance <= radius}
-    semantic = info.get("semantic")
+    semantic = info.get("semantic")  # present only when the run sees the world
+    if semantic is None and "map" in info:
+        semantic = info["map"].grid
     if semantic is None:
         return {}
     px, py = (int(v) for v in info["player_pos"])

@@ -31,7 +31,7 @@ import torch
 import yaml
 
 from agent.compare.config import AgentSpec, CompareConfig
-from agent.loop.build import make_fast, make_planner, make_runner
+from agent.loop.build import make_env, make_fast, make_planner, make_runner
 from agent.loop.config import RunConfig, load_config
 from agent.loop.pool import stop_pool
 from agent.loop.run_folder import (
@@ -217,11 +217,9 @@ def evaluate_agent(name: str, spec: AgentSpec, cfg: CompareConfig, out: Path) ->
 def _gif(run_cfg: RunConfig, task: Any, seed: int, folder: Path) -> None:
     import tempfile
 
-    import envs
-
     with tempfile.TemporaryDirectory() as tmp, ExperienceStore(Path(tmp) / "s.sqlite") as store:
         run = store.start_run("gif", {})
-        env = envs.make(run_cfg.backend, max_episode_steps=task.budget, size=run_cfg.frame_size)
+        env = make_env(run_cfg, task.budget)
         planner = make_planner(run_cfg, Path(tmp))
         runner = make_runner(run_cfg, env, planner, store, run, make_fast(run_cfg))
         result = runner.run_episode(task, seed, record_video=True)

@@ -13,6 +13,14 @@ from agent.loop.runner import EpisodeRunner, EpisodeWriter, FastTier, SlowExecut
 from agent.slow.planner import Planner
 
 
+def make_env(cfg: RunConfig, budget: int) -> Any:
+    """The backend with ``budget`` steps, wrapped in the map memory; all-seeing only when the
+    controller is set to see the world (``controller.sees: world``)."""
+    return envs.make(
+        cfg.backend, sees=cfg.controller.sees, max_episode_steps=budget, size=cfg.frame_size
+    )
+
+
 def make_planner(cfg: RunConfig, out: Path) -> Planner:
     """The slow tier's planner; an LLM planner caches its answers in ``out``."""
     if cfg.planner == "llm":

@@ -86,11 +86,9 @@ class Worker:
                 make = getattr(__import__(module, fromlist=[name]), name)
                 self._envs[budget] = make(self.cfg, budget)
             else:
-                import envs
+                from agent.loop.build import make_env
 
-                self._envs[budget] = envs.make(
-                    self.cfg.backend, max_episode_steps=budget, size=self.cfg.frame_size
-                )
+                self._envs[budget] = make_env(self.cfg, budget)
         return self._envs[budget]
 
     def ready(self) -> bool:

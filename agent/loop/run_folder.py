@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 import envs
-from agent.loop.build import make_fast, make_planner, make_runner
+from agent.loop.build import make_env, make_fast, make_planner, make_runner
 from agent.loop.config import RunConfig
 from agent.loop.runner import EpisodeResult, EpisodeRunner
 from agent.loop.summary import RunSummary
@@ -87,6 +87,11 @@ def _validate(config: RunConfig) -> None:
         raise ConfigError("--video records in the run process; drop it or use workers=1")
     if (config.workers > 1 or config.ray_address) and config.runner.envs > 1:
         raise ConfigError("workers each play one env; set runner.envs=1 with workers > 1")
+    if config.controller.sees not in envs.SEES:
+        raise ConfigError(
+            f"unknown controller.sees {config.controller.sees!r}; valid choices:"
+            f" {', '.join(envs.SEES)} (world is an all-seeing oracle, for comparison only)"
+        )
     if config.runner.envs < 1:
         raise ConfigError(f"runner.envs must be >= 1, got {config.runner.envs}")
     if config.runner.vector not in ("sync", "async"):
@@ -144,6 +149,7 @@ def execute(
                 budget,
                 cfg.runner.vector,
                 size=cfg.frame_size,
+                sees=cfg.controller.sees,
             )
             try:
                 VectorRunner(venv, lambda: runner(None), fast).run(
@@ -152,7 +158,7 @@ def execute(
             finally:
                 venv.close()
             continue
-        env = envs.make(cfg.backend, max_episode_steps=budget, size=cfg.frame_size)
+        env = make_env(cfg, budget)
         for task, seed in jobs:
             result = runner(env).run_episode(task, seed, record_video=cfg.video, on_step=on_step)
             finished(result)

@@ -16,6 +16,9 @@ class ControllerConfig:
     """Sleep when energy falls to this."""
     search_cost: int = 400
     """Largest path cost the search considers before giving up."""
+    sees: str = "memory"
+    """memory: act on the map memory (what the agent has seen; unknown targets are found by
+    exploring). world: read the whole world map (an all-seeing oracle, for comparison only)."""
 
 
 @dataclass

@@ -1,11 +1,14 @@
-"""The slow tier's deliberate controller: executes one subgoal by search over the semantic map.
+"""The slow tier's deliberate controller: executes one subgoal by search over the map it knows.
 
-Each call to :meth:`DeliberateController.act` looks at the current map, keeps
-the player alive (fight an adjacent monster, drink, eat, sleep when needed),
-then searches the cheapest action sequence to the subgoal's next interaction
-and returns its first action. It never decides success: the runner verifies
+Each call to :meth:`DeliberateController.act` looks at the agent's map memory
+(``info["map"]``: what it has seen), keeps the player alive (fight an adjacent
+monster, drink, eat, sleep when needed), then searches the cheapest action
+sequence to the subgoal's next interaction and returns its first action. When
+the target has not been seen yet it explores (``agent.slow.explore``) and turns
+to the target once it is in sight. It never decides success: the runner verifies
 every attempt in the environment. It only gives up, with a reason, when the
-subgoal cannot be pursued (a missing item or station, nothing reachable).
+subgoal cannot be pursued (a missing item or station, nothing left to explore).
+With ``sees: world`` it reads the whole world map instead (an all-seeing oracle).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 from crafter import constants
 
 from agent.slow.config import ControllerConfig
+from agent.slow.explore import Explorer, likely_near
 from agent.slow.navigation import DO, ID, MOVE, NOOP, Goal, search, terrain
 from agent.slow.recipe_planner import SOURCES
 from envs.crafter_env import ACTIONS
@@ -55,16 +59,36 @@ class DeliberateController:
         self.subgoal: Subgoal | None = None
         self._mode: str | None = None
         self._rng = np.random.default_rng(0)
+        self._explorers: dict[str, Explorer] = {}
+        """One per thing searched for (the subgoal's target, water, a cow), kept per subgoal."""
+        self._memory: Any = None
 
     def begin(self, subgoal: Subgoal) -> None:
         self.subgoal = subgoal
         self._rng = np.random.default_rng(zlib.crc32(subgoal.text.encode()))
+        self._explorers = {}
+
+    @property
+    def fair(self) -> bool:
+        return self.config.sees != "world"
+
+    def _world(self, info: dict[str, Any]) -> np.ndarray:
+        """The map the controller acts on: its memory, or (an oracle) the whole world."""
+        if self.fair:
+            self._memory = info["map"]
+            return self._memory.grid
+        if "semantic" not in info:
+            raise RuntimeError(
+                "controller.sees=world needs the world map in info: make the env with"
+                " envs.make(..., sees='world')"
+            )
+        return info["semantic"]
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
         reflex = self._reflex(obs, info, in_view=False)
         if reflex is not None:
             return reflex
-        sem = info["semantic"]
+        sem = self._world(info)
         pos = (int(info["player_pos"][0]), int(info["player_pos"][1]))
         return self._pursue(self.subgoal, obs, info, sem, pos, info["facing"], info["inventory"])
 
@@ -83,7 +107,7 @@ class DeliberateController:
             raise RuntimeError("DeliberateController used before begin(subgoal)")
         if info.get("sleeping"):
             return Decision(NOOP)
-        sem = info["semantic"]
+        sem = self._world(info)
         pos = (int(info["player_pos"][0]), int(info["player_pos"][1]))
         facing = info["facing"]
         inv, status = info["inventory"], info["status"]
@@ -117,10 +141,14 @@ class DeliberateController:
                 self._mode = "sleep"
         if self._mode == "drink" and status["drink"] < 9:
             action = self._interact(sem, pos, facing, inv, self._facing_id(sem, ID["water"]), DO)
+            if action is None and self.fair:
+                action = self._search_for("water", sem, pos, facing, inv)
             if action is not None:
                 return action
         elif self._mode == "food" and status["food"] < 6:
             action = self._interact(sem, pos, facing, inv, self._facing_id(sem, ID["cow"]), DO)
+            if action is None and self.fair:
+                action = self._search_for("cow", sem, pos, facing, inv)
             if action is not None:
                 return action
         elif self._mode == "sleep" and status["energy"] < 9:
@@ -148,7 +176,7 @@ class DeliberateController:
             area = _view_area(sem, pos) if in_view else sem
             absent = [s for s in rule.get("nearby", ()) if not (area == ID[s]).any()]
             if absent:
-                where = "in view" if in_view else "in the world"
+                where = "in view" if in_view else ("remembered" if self.fair else "in the world")
                 return self._fail(
                     "no_station", f"no {' or '.join(absent)} {where}", obs, info, stations=absent
                 )
@@ -158,10 +186,20 @@ class DeliberateController:
         if sg.skill == "collect":
             material = SOURCES[sg.target]
             goal = self._facing_id(sem, ID[material])
-            return self._go(sem, pos, facing, inv, goal, DO, f"no reachable {material}", obs, info)
+            step = self._interact(sem, pos, facing, inv, goal, DO)
+            if step is None and self.fair:
+                step = self._search_for(material, sem, pos, facing, inv)
+            if step is None:
+                why = f"no reachable {material}" + (
+                    " and nothing left to explore" if self.fair else ""
+                )
+                return self._fail("unreachable", why, obs, info)
+            return Decision(step)
         if sg.skill == "defeat":
             goal = self._facing_id(sem, ID[sg.target])
             step = self._interact(sem, pos, facing, inv, goal, DO)
+            if step is None and self.fair:
+                step = self._search_for(sg.target, sem, pos, facing, inv)
             # Creatures spawn over time (zombies on grass at night): roam and wait.
             return Decision(step if step is not None else self._roam(sem, pos))
         if sg.skill == "place":
@@ -189,7 +227,23 @@ class DeliberateController:
             )
         return decision
 
-    def _roam(self, sem: np.ndarray, pos: tuple[int, int]) -> int:
+    def _search_for(self, target: str, sem, pos, facing, inv) -> int | None:
+        """A step toward where ``target`` was last seen (a moving thing), else toward the
+        unexplored edge where it is most likely; None when nothing is left to explore."""
+        for sighting in self._memory.sightings(target) if self._memory is not None else []:
+            cell = (sighting.x, sighting.y)
+            if cell == pos or self._memory.in_view(*cell):
+                continue  # seen there and gone, or right here
+            grid = terrain(sem, inv)
+            grid[pos] = 0
+            grid[cell] = 0
+            path = search(grid, pos, facing, lambda x, y, fx, fy, c=cell: (x, y) == c,
+                          self.config.search_cost)  # fmt: skip
+            if path:
+                return path[0]
+        explorer = self._explorers.setdefault(target, Explorer(self.config.search_cost))
+        return explorer.step(sem, self._memory.seen, pos, facing, inv, likely_near(target))
+
         """A random step onto open ground, preferring grass (where zombies spawn)."""
         free = []
         for d, move in MOVE.items():

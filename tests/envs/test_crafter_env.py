@@ -10,12 +10,12 @@ from envs.schema import ITEMS, STATUS
 
 
 def test_passes_gymnasium_env_checker():
-    env = envs.make("crafter")
+    env = envs.make("crafter", sees="world")
     check_env(env.unwrapped, skip_render_check=True)
 
 
 def test_registered_id_and_backend_name_build_the_same_env():
-    by_name = envs.make("crafter")
+    by_name = envs.make("crafter", sees="world")
     by_id = envs.make("peam/Crafter-v0")
     assert type(by_name.unwrapped) is type(by_id.unwrapped)
     assert "peam/Crafter-v0" in gymnasium.registry
@@ -27,7 +27,7 @@ def test_unknown_backend_names_the_choices():
 
 
 def test_observation_schema():
-    env = envs.make("crafter")
+    env = envs.make("crafter", sees="world")
     obs, info = env.reset(seed=0)
     assert obs["rgb"].shape == (64, 64, 3) and obs["rgb"].dtype == np.uint8
     assert obs["inventory"].shape == (len(ITEMS),)
@@ -39,7 +39,7 @@ def test_observation_schema():
 
 
 def _rollout(seed: int, actions: list[int]):
-    env = envs.make("crafter")
+    env = envs.make("crafter", sees="world")
     obs, info = env.reset(seed=seed)
     out = [(obs["rgb"].copy(), info["player_pos"].copy())]
     for a in actions:
@@ -61,18 +61,18 @@ def test_same_seed_same_actions_same_trajectory():
 
 
 def test_seed_is_independent_of_what_ran_before():
-    env = envs.make("crafter")
+    env = envs.make("crafter", sees="world")
     env.reset(seed=1)
     for _ in range(20):
         env.step(3)
     _, first = env.reset(seed=7)
-    _, fresh = envs.make("crafter").reset(seed=7)
+    _, fresh = envs.make("crafter", sees="world").reset(seed=7)
     np.testing.assert_array_equal(first["semantic"], fresh["semantic"])
 
 
 def test_different_seeds_give_different_worlds():
-    _, a = envs.make("crafter").reset(seed=1)
-    _, b = envs.make("crafter").reset(seed=2)
+    _, a = envs.make("crafter", sees="world").reset(seed=1)
+    _, b = envs.make("crafter", sees="world").reset(seed=2)
     assert not np.array_equal(a["semantic"], b["semantic"])
 
 
@@ -85,7 +85,7 @@ def test_time_limit_is_truncation():
 
 
 def test_death_is_termination():
-    env = envs.make("crafter")
+    env = envs.make("crafter", sees="world")
     env.reset(seed=0)
     env.unwrapped._env._player.health = 0
     _, _, terminated, truncated, _ = env.step(0)
@@ -93,7 +93,7 @@ def test_death_is_termination():
 
 
 def test_player_position_is_a_copy():
-    env = envs.make("crafter")
+    env = envs.make("crafter", sees="world")
     _, info = env.reset(seed=0)
     before = info["player_pos"].copy()
     for a in (1, 2, 3, 4) * 3:
@@ -102,7 +102,7 @@ def test_player_position_is_a_copy():
 
 
 def test_kill_events_are_reported():
-    env = envs.make("crafter")
+    env = envs.make("crafter", sees="world")
     env.reset(seed=0)
     player = env.unwrapped._env._player
     player.achievements["defeat_zombie"] += 1

@@ -116,4 +116,8 @@ def test_text_view_names_inventory_status_and_nearby():
     text = view(obs, info).render()
     assert "inventory: empty" in text
     assert "health=9" in text and "drink=9" in text
-    assert "tree 5 away (5 left)" in text
+    # What the agent has seen: the nearest tree inside its 9x7 window ...
+    assert "tree 6 away (2 down, 4 left)" in text
+    # ... not the nearer one 5 cells left, outside the window, that only the world map shows.
+    obs, info = envs.make("crafter", sees="world").reset(seed=3)
+    assert "tree 5 away (5 left)" in view(obs, info).render()

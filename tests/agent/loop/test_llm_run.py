@@ -49,7 +49,7 @@ def _run(server: FakeOpenAI, out: Path, tasks: list[str], *extra: str) -> int:
         "--out",
         str(out),
         "--seeds",
-        "0-1",
+        "1-2",
         "--quiet",
         "--set",
         "planner=llm",

@@ -1,0 +1,134 @@
+"""Exploring for what has not been seen yet: walk to the edge of the known map, preferring the
+edge where the target is likely (stone and tunnels for ores, grass for cows and saplings).
+
+The frontier is every known cell the player can stand on (or dig into) with a never-seen
+neighbour; standing there brings the cells behind it into view. A frontier cell is
+chosen by path cost minus a discount for likely surroundings, and kept until it is
+reached or stops being frontier, so the player does not dither between two edges.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+from agent.slow.navigation import BLOCKED, DIG, DIG_PENALTY, DIRS, FREE, ID, search, terrain
+
+LIKELY: dict[str, tuple[str, ...]] = {
+    "coal": ("stone", "coal"),
+    "iron": ("path", "iron", "stone"),
+    "diamond": ("path", "diamond", "iron"),
+    "stone": ("stone",),
+    "tree": ("tree",),
+    "grass": ("grass",),
+    "water": ("water", "sand"),
+    "cow": ("grass",),
+    "zombie": ("grass",),
+    "skeleton": ("path",),
+    "plant": ("grass",),
+}
+"""Target -> materials that tend to surround it in Crafter's worlds."""
+DISCOUNT = 8
+"""Path cost forgiven per likely cell near a frontier cell (up to ``MAX_LIKELY`` cells)."""
+MAX_LIKELY = 4
+
+
+def likely_near(target: str) -> frozenset[int]:
+    """Semantic ids of the materials around which ``target`` is likely found."""
+    return frozenset(ID[m] for m in LIKELY.get(target, ()))
+
+
+class Explorer:
+    """Chooses and keeps a frontier cell; one :meth:`step` per env step."""
+
+    def __init__(self, max_cost: int = 400):
+        self.max_cost = max_cost
+        self.target: tuple[int, int] | None = None
+        self._bad: set[tuple[int, int]] = set()
+
+    def forget(self) -> None:
+        """A new subgoal: choose afresh."""
+        self.target, self._bad = None, set()
+
+    def step(
+        self,
+        world: np.ndarray,
+        seen: np.ndarray,
+        pos: tuple[int, int],
+        facing: tuple[int, int],
+        inventory: dict[str, int],
+        prefer: frozenset[int] = frozenset(),
+    ) -> int | None:
+        """The next action toward the chosen frontier cell; None when none is reachable."""
+        grid = terrain(world, inventory)
+        grid[pos] = FREE
+        frontier = self._frontier(grid, world, seen)
+        if self.target is not None and (self.target == pos or not frontier[self.target]):
+            self.target = None
+        for _ in range(3):
+            if self.target is None:
+                self.target = self._choose(grid, world, frontier, pos, prefer)
+                if self.target is None:
+                    return None
+            goal = self.target
+            path = search(
+                grid, pos, facing, lambda x, y, fx, fy, g=goal: (x, y) == g, self.max_cost
+            )
+            if path:
+                return path[0]
+            self._bad.add(goal)  # reachable by cells, not within the search's cost: drop it
+            self.target = None
+        return None
+
+    def _frontier(self, grid: np.ndarray, world: np.ndarray, seen: np.ndarray) -> np.ndarray:
+        unknown = ~seen
+        near_unknown = np.zeros_like(unknown)
+        near_unknown[1:, :] |= unknown[:-1, :]
+        near_unknown[:-1, :] |= unknown[1:, :]
+        near_unknown[:, 1:] |= unknown[:, :-1]
+        near_unknown[:, :-1] |= unknown[:, 1:]
+        standable = (grid == FREE) | ((grid == DIG) & (world != ID["tree"]))
+        return seen & near_unknown & standable
+
+    def _choose(self, grid, world, frontier, pos, prefer) -> tuple[int, int] | None:
+        dist = _distances(grid, pos, self.max_cost)
+        xs, ys = np.nonzero(frontier & np.isfinite(dist))
+        best, best_score = None, np.inf
+        likely = np.isin(world, list(prefer)) if prefer else None
+        for x, y in zip(xs.tolist(), ys.tolist(), strict=True):
+            if (x, y) in self._bad:
+                continue
+            score = float(dist[x, y])
+            if likely is not None:
+                around = likely[max(x - 3, 0) : x + 4, max(y - 3, 0) : y + 4]
+                score -= DISCOUNT * min(int(around.sum()), MAX_LIKELY)
+            if score < best_score:
+                best, best_score = (x, y), score
+        return best
+
+
+def _distances(grid: np.ndarray, start: tuple[int, int], max_cost: int) -> np.ndarray:
+    """Path cost from ``start`` to every cell over FREE and DIG cells (inf: unreachable)."""
+    w, h = grid.shape
+    cells = grid.tolist()
+    dist = np.full(grid.shape, np.inf)
+    best = {start: 0}
+    heap = [(0, start)]
+    while heap:
+        cost, (x, y) = heapq.heappop(heap)
+        if cost > best.get((x, y), 1 << 30) or cost > max_cost:
+            continue
+        dist[x, y] = cost
+        for dx, dy in DIRS:
+            nx, ny = x + dx, y + dy
+            if not (0 <= nx < w and 0 <= ny < h):
+                continue
+            kind = cells[nx][ny]
+            if kind == BLOCKED:
+                continue
+            ncost = cost + (1 if kind == FREE else 3 + DIG_PENALTY)
+            if ncost < best.get((nx, ny), 1 << 30):
+                best[(nx, ny)] = ncost
+                heapq.heappush(heap, (ncost, (nx, ny)))
+    return dist
