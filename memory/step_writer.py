@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-INSERT = "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT = "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _STOP = None
 #: Rows to insert, and an optional (sql, args) committed with them.
 _Job = tuple[list[tuple[Any, ...]], tuple[str, tuple[Any, ...]] | None]

@@ -24,7 +24,8 @@ import numpy as np
 from memory.records import CallStats, Failure, Subgoal
 from memory.step_writer import StepWriter
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: steps record who chose the action (``actor``: slow, fast or guard)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,8 +47,8 @@ CREATE INDEX IF NOT EXISTS attempts_by_episode ON attempts(episode_id);
 CREATE TABLE IF NOT EXISTS steps (
     episode_id INTEGER NOT NULL REFERENCES episodes(id), t INTEGER NOT NULL,
     attempt_id INTEGER, action INTEGER NOT NULL, reward REAL NOT NULL,
-    inventory BLOB NOT NULL, status BLOB NOT NULL, position BLOB NOT NULL, frame BLOB,
-    PRIMARY KEY (episode_id, t)) WITHOUT ROWID;
+    inventory BLOB NOT NULL, status BLOB NOT NULL, position BLOB NOT NULL, actor TEXT,
+    frame BLOB, PRIMARY KEY (episode_id, t)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS planner_calls (
     id INTEGER PRIMARY KEY, episode_id INTEGER REFERENCES episodes(id), attempt_id INTEGER,
     kind TEXT NOT NULL, planner TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
@@ -98,6 +99,9 @@ class StepRecord:
     status: np.ndarray
     position: np.ndarray
     frame: np.ndarray | None
+    actor: str | None = None
+    """Who chose the action: slow (the controller), fast (the policy) or guard (the slow
+    tier's reflexes during a fast attempt)."""
 
 
 class ExperienceStore:
@@ -129,7 +133,9 @@ class ExperienceStore:
             elif int(row[0]) != SCHEMA_VERSION:
                 raise SchemaVersionError(
                     f"{self.path} has schema version {row[0]}, this runtime reads"
-                    f" {SCHEMA_VERSION}; use a new run folder or the matching peam version"
+                    f" {SCHEMA_VERSION} (version 2 records which tier chose each step's action);"
+                    " play it again into a new run folder (or --overwrite), or read it with the"
+                    " peam version that wrote it"
                 )
 
     def _tx(self) -> _Transaction:
@@ -231,8 +237,10 @@ class ExperienceStore:
         obs: dict[str, np.ndarray],
         action: int,
         reward: float,
+        actor: str = "slow",
     ) -> None:
-        """Record the observation an action was chosen on, the action, and its reward.
+        """Record the observation an action was chosen on, the action, its reward, and who
+        chose it (``actor``: slow, fast or guard).
 
         Rows are committed by a background writer within milliseconds; every
         attempt and episode boundary waits for them (:meth:`flush`). The frame
@@ -240,7 +248,7 @@ class ExperienceStore:
         in place afterwards (backends return a new array every step).
         """
         self._steps.put((episode_id, t, attempt_id, int(action), float(reward),
-                         *encode_state(obs), obs.get("rgb")))  # fmt: skip
+                         *encode_state(obs), actor, obs.get("rgb")))  # fmt: skip
 
     def log_step_encoded(
         self,
@@ -253,6 +261,7 @@ class ExperienceStore:
         status: bytes,
         position: bytes,
         frame: bytes | None,
+        actor: str = "slow",
     ) -> None:
         """:meth:`log_step` with the arrays already encoded (int32/float32 bytes, zlib frame),
         as a rollout worker sends them."""
@@ -266,6 +275,7 @@ class ExperienceStore:
                 inventory,
                 status,
                 position,
+                actor,
                 frame,
             )
         )
@@ -397,15 +407,15 @@ class ExperienceStore:
             "SELECT frame_shape FROM episodes WHERE id=?", (episode_id,)
         ).fetchone()
         shape = tuple(json.loads(shape_row[0])) if shape_row and shape_row[0] else None
-        cols = "t, attempt_id, action, reward, inventory, status, position" + (
+        cols = "t, attempt_id, action, reward, inventory, status, position, actor" + (
             ", frame" if frames else ""
         )
         for r in self._db.execute(
             f"SELECT {cols} FROM steps WHERE episode_id=? ORDER BY t", (episode_id,)
         ):
             frame = None
-            if frames and r[7] is not None and shape is not None:
-                frame = np.frombuffer(zlib.decompress(r[7]), dtype=np.uint8).reshape(shape)
+            if frames and r[8] is not None and shape is not None:
+                frame = np.frombuffer(zlib.decompress(r[8]), dtype=np.uint8).reshape(shape)
             yield StepRecord(
                 r[0],
                 r[1],
@@ -415,6 +425,7 @@ class ExperienceStore:
                 np.frombuffer(r[5], dtype=np.float32),
                 np.frombuffer(r[6], dtype=np.float32),
                 frame,
+                r[7],
             )
 
     def start_state(self, episode_id: int, t: int) -> np.ndarray | None:

@@ -69,10 +69,11 @@ class RecordingStore:
         obs: dict[str, np.ndarray],
         action: int,
         reward: float,
+        actor: str = "slow",
     ) -> None:
         rgb = obs.get("rgb")
         frame = None if rgb is None else zlib.compress(np.ascontiguousarray(rgb), self._level)
-        step = ("step", t, attempt_id, int(action), float(reward), *encode_state(obs), frame)
+        step = ("step", t, attempt_id, int(action), float(reward), *encode_state(obs), frame, actor)
         self.record.events.append(step)
 
     def log_planner_call(
@@ -112,9 +113,9 @@ def replay(store: ExperienceStore, run_id: int, record: PlayedEpisode) -> int:
             failure = Failure(code, reason) if code is not None else None
             store.end_attempt(attempts[local], step, success, failure)
         elif kind == "step":
-            _, t, local, action, reward, inv, status, pos, frame = event
+            _, t, local, action, reward, inv, status, pos, frame, actor = event
             store.log_step_encoded(
-                episode_id, t, attempts.get(local), action, reward, inv, status, pos, frame
+                episode_id, t, attempts.get(local), action, reward, inv, status, pos, frame, actor
             )
         elif kind == "call":
             _, local, call_kind, planner, stats, latency = event

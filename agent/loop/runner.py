@@ -83,6 +83,7 @@ class EpisodeWriter(Protocol):
         obs: dict[str, np.ndarray],
         action: int,
         reward: float,
+        actor: str = "slow",
     ) -> None: ...
 
     def log_planner_call(
@@ -267,14 +268,16 @@ class EpisodeRunner:
             progress, stalled = verifier.value(info), 0
             for _ in range(cfg.subgoal_budget):
                 decision = guard(obs, info) if guard is not None else None
+                actor = "guard"
                 if decision is None:
                     decision = yield Act(executor, tier, subgoal, attempt_id, obs, info)
+                    actor = tier
                 if decision.give_up is not None:
                     failure = decision.give_up
                     break
                 action = int(decision.action)  # type: ignore[arg-type]
                 next_obs, reward, terminated, truncated, info = yield Step(action)
-                store.log_step(episode_id, t, attempt_id, obs, action, reward)
+                store.log_step(episode_id, t, attempt_id, obs, action, reward, actor)
                 obs = next_obs
                 t += 1
                 if record_video:

@@ -65,10 +65,11 @@ def test_wal_mode_and_schema_version(tmp_path: Path):
     ExperienceStore(tmp_path / "s.sqlite").close()
     db = sqlite3.connect(tmp_path / "s.sqlite")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    db.execute("UPDATE meta SET value='999' WHERE key='schema_version'")
+    db.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
     db.commit()
     db.close()
-    with pytest.raises(SchemaVersionError, match="schema version 999"):
+    # A store written before steps recorded their actor is refused with what to do.
+    with pytest.raises(SchemaVersionError, match=r"schema version 1, this runtime reads 2"):
         ExperienceStore(tmp_path / "s.sqlite")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import warnings
 
+import gymnasium
 import numpy as np
 import pytest
 import torch
@@ -238,3 +239,28 @@ def test_vector_runner_plays_the_same_episodes_and_batches_the_fast_tier(fast_di
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         venv.close()
+
+
+class _Thirsty(gymnasium.Wrapper):
+    """Starts every episode thirsty, so the guard's reflex (drink) acts during fast attempts."""
+
+    def reset(self, **kwargs):
+        obs, info = self.env.reset(**kwargs)
+        self.env.unwrapped._env._player.inventory["drink"] = 2
+        return obs, info
+
+
+def test_steps_record_who_chose_the_action(fast_dir, tmp_path):
+    store = ExperienceStore(tmp_path / "s.sqlite")
+    run = store.start_run("actors", {})
+    env = _Thirsty(envs.make("crafter", max_episode_steps=300))
+    _runner(env, store, run, _fast(fast_dir), budget=80, guard=True).run_episode(
+        TASKS["collect_wood_4"], 3
+    )
+    (episode,) = store.episodes()
+    tier_of = {a.id: a.tier for a in store.attempts(episode.id)}
+    actors = {}
+    for step in store.steps(episode.id, frames=False):
+        actors.setdefault(tier_of[step.attempt_id], set()).add(step.actor)
+    assert "guard" in actors["fast"] and actors["fast"] <= {"fast", "guard"}
+    assert actors.get("slow", {"slow"}) == {"slow"}
