@@ -1,4 +1,4 @@
-"""The `peam` command line: run, train-fast, consolidate, adapters, compare, memory, tasks.
+"""The `peam` command line: run, score, train-fast, consolidate, adapters, compare, memory, tasks.
 
 Every command that has settings reads them the same way: a YAML file (``--config``, a
 preset under configs/ by default) into a dataclass, then ``--set key=value`` overrides;
@@ -47,6 +47,10 @@ SHORTHANDS: dict[str, list[Shorthand]] = {
         ("--workers", "workers", "episodes played at once by a worker pool", {"type": int}),
         ("--ray-address", "ray_address",
          "run the workers on Ray: 'local' (start one here), 'auto' or HOST:PORT", {}),
+    ],
+    "score": [
+        ("--seeds", "seeds", "full-game episodes, e.g. 0-19", {}),
+        ("--workers", "workers", "episodes played at once by a worker pool", {"type": int}),
     ],
     "train-fast": [
         ("--trunk-epochs", "trunk.epochs", "trunk BC epochs", {"type": float}),
@@ -155,6 +159,7 @@ def _memory_config() -> type:
 
 CONFIGS: dict[str, tuple[str, Callable[[], type]]] = {
     "run": ("configs/run/default.yaml", _run_config),
+    "score": ("configs/run/score.yaml", _run_config),
     "train-fast": ("configs/train_fast/default.yaml", _fast_config),
     "consolidate": ("configs/consolidate/default.yaml", _consolidate_config),
     "compare": ("configs/compare/default.yaml", _compare_config),
@@ -195,6 +200,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     run.add_argument("--overwrite", action="store_true", help="delete an existing --out first")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    score = sub.add_parser(
+        "score",
+        help="the Crafter score: full-game episodes, each achievement's rate, S and a plot",
+        **fmt,
+    )
+    _config_args(score, "score")
+    score.add_argument("--out", default=None, help="run folder (default runs/score)")
+    score.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    score.add_argument("--overwrite", action="store_true", help="delete an existing --out first")
+    score.add_argument("--quiet", action="store_true", help="no progress bar")
 
     fast = sub.add_parser(
         "train-fast",
@@ -301,6 +317,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"{task_id:20s} {row['successes']:3d}/{row['episodes']:<3d} {row['success_rate']:.0%}"
         )
     print(f"wrote {out}/summary.json")
+    return 0
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from agent.loop import run_folder
+    from agent.loop.config import RunConfig
+    from agent.loop.progress import run_with_progress
+
+    config = load_dataclass(RunConfig, args.config, _overrides(args, "score"), "configs/run/")
+    out = Path(args.out) if args.out else Path("runs") / "score"
+    plan = run_folder.prepare(config, out, resume=args.resume, overwrite=args.overwrite)
+    run_with_progress(plan, quiet=args.quiet)
+    from agent.compare.score import write_score
+
+    result = write_score(out, plan.store.episodes(plan.run_id))
+    for name, rate in result["rates"].items():
+        print(f"{name:20s} {rate:6.1%}")
+    print(f"Crafter score {result['score']:.1f} over {result['episodes']} episodes")
+    print(f"wrote {out}/score.md, score.json, score.png")
     return 0
 
 
@@ -460,6 +495,7 @@ def _usage_error(err: BaseException) -> bool:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": _cmd_run,
+    "score": _cmd_score,
     "train-fast": _cmd_train_fast,
     "consolidate": _cmd_consolidate,
     "adapters": _cmd_adapters,

@@ -46,6 +46,8 @@ class TextView:
     status: dict[str, float]
     position: tuple[float, ...]
     nearby: dict[str, Sighting] = field(default_factory=dict)
+    unlocked: tuple[str, ...] = ()
+    """Achievements unlocked so far this episode."""
 
     def has_nearby(self, name: str, within: int) -> bool:
         s = self.nearby.get(name)
@@ -62,6 +64,8 @@ class TextView:
             lines.append("nearby: " + "; ".join(parts))
         else:
             lines.append("nearby: nothing notable")
+        if self.unlocked:
+            lines.append("achievements unlocked: " + ", ".join(self.unlocked))
         return "\n".join(lines)
 
 
@@ -105,4 +109,5 @@ def view(obs: dict[str, np.ndarray], info: dict[str, Any], radius: int = 8) -> T
         status=status_dict(obs["status"]),
         position=tuple(float(v) for v in obs["position"]),
         nearby=nearby(info, radius),
+        unlocked=tuple(n for n, c in info.get("achievements", {}).items() if c > 0),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("inventory", "achievement", "kill")
+KINDS = ("inventory", "achievement", "kill", "unlocked")
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,8 @@ class Verifier:
     ``inventory``: ``info["inventory"][name] >= count`` (absolute).
     ``achievement``/``kill``: the cumulative counter rose by ``count`` since the
     baseline ``info`` (the episode start, or the start of an attempt).
+    ``unlocked``: at least ``count`` different achievements were unlocked this episode
+    (the whole game; ``name`` is ``all``).
     """
 
     kind: str
@@ -30,6 +32,8 @@ class Verifier:
             raise ValueError(f"verifier count must be >= 1, got {self.count}")
 
     def value(self, info: dict[str, Any]) -> int:
+        if self.kind == "unlocked":
+            return sum(1 for n in info["achievements"].values() if n > 0)
         table = {"inventory": "inventory", "achievement": "achievements", "kill": "kills"}[
             self.kind
         ]
@@ -37,7 +41,7 @@ class Verifier:
 
     def progress(self, info: dict[str, Any], baseline: dict[str, Any] | None = None) -> int:
         """How far the counter has come toward ``count``."""
-        if self.kind == "inventory" or baseline is None:
+        if self.kind in ("inventory", "unlocked") or baseline is None:
             return self.value(info)
         return self.value(info) - self.value(baseline)
 

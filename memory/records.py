@@ -13,6 +13,8 @@ SKILLS: dict[str, str] = {
     "place": "craft",
     "make": "craft",
     "defeat": "combat",
+    "eat": "gather",
+    "sleep": "gather",
 }
 """Skill -> the category whose adapter it trains."""
 
@@ -23,8 +25,10 @@ TIERS = ("slow", "fast")
 class Subgoal:
     """One step of a plan: ``skill`` applied to ``target`` until ``count`` is verified.
 
-    ``collect``/``make``: hold ``count`` of ``target``; ``place``: place ``count``
-    more; ``defeat``: defeat ``count`` more.
+    ``collect``/``make``: hold ``count`` of ``target`` (``collect drink``: drink
+    ``count`` more times); ``place``: place ``count`` more; ``defeat``: defeat ``count``
+    more; ``eat``: eat ``count`` more (a cow, a ripe plant); ``sleep``: sleep until
+    rested and wake up.
     """
 
     skill: str
@@ -46,10 +50,16 @@ class Subgoal:
 
     def verifier(self) -> Verifier:
         """The env-side check that decides this subgoal's attempt."""
+        if self.skill == "collect" and self.target == "drink":  # a status, full at 9
+            return Verifier("achievement", "collect_drink", self.count)
         if self.skill in ("collect", "make"):
             return Verifier("inventory", self.target, self.count)
         if self.skill == "place":
             return Verifier("achievement", f"place_{self.target}", self.count)
+        if self.skill == "eat":
+            return Verifier("achievement", f"eat_{self.target}", self.count)
+        if self.skill == "sleep":
+            return Verifier("achievement", "wake_up", self.count)
         return Verifier("kill", self.target, self.count)
 
     def to_dict(self) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from memory.records import CallStats, Failure, Subgoal
 from memory.step_writer import StepWriter
 
 SCHEMA_VERSION = 2
-"""2: steps record who chose the action (``actor``: slow, fast or guard)."""
+"""2: steps record who chose the action (``actor``: slow, fast or guard); episodes record the
+achievements they unlocked (``unlocked``, a JSON list)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS episodes (
     id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id),
     task_id TEXT NOT NULL, category TEXT NOT NULL, seed INTEGER NOT NULL, backend TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'running', success INTEGER, steps INTEGER NOT NULL DEFAULT 0,
-    frame_shape TEXT, outcome TEXT, started REAL NOT NULL, ended REAL);
+    frame_shape TEXT, outcome TEXT, started REAL NOT NULL, ended REAL, unlocked TEXT);
 CREATE INDEX IF NOT EXISTS episodes_by_task ON episodes(run_id, task_id, seed);
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY, episode_id INTEGER NOT NULL REFERENCES episodes(id),
@@ -73,6 +74,8 @@ class EpisodeRecord:
     success: bool | None
     steps: int
     outcome: str | None
+    unlocked: tuple[str, ...] = ()
+    """Achievements unlocked in the episode."""
 
 
 @dataclass(frozen=True)
@@ -312,11 +315,20 @@ class ExperienceStore:
                 ),
             )
 
-    def end_episode(self, episode_id: int, success: bool, steps: int, outcome: str) -> None:
-        """Mark the episode done in the same transaction as its last steps (without waiting)."""
+    def end_episode(
+        self,
+        episode_id: int,
+        success: bool,
+        steps: int,
+        outcome: str,
+        unlocked: list[str] | None = None,
+    ) -> None:
+        """Mark the episode done in the same transaction as its last steps (without waiting);
+        ``unlocked``: the achievements unlocked in it."""
         self._steps.finish(
-            "UPDATE episodes SET status='done', success=?, steps=?, outcome=?, ended=? WHERE id=?",
-            (int(success), steps, outcome, time.time(), episode_id),
+            "UPDATE episodes SET status='done', success=?, steps=?, outcome=?, ended=?,"
+            " unlocked=? WHERE id=?",
+            (int(success), steps, outcome, time.time(), json.dumps(unlocked or []), episode_id),
         )
 
     def discard_incomplete(self, run_id: int | None = None) -> int:
@@ -344,21 +356,15 @@ class ExperienceStore:
         """One episode by id."""
         self.flush()
         r = self._db.execute(
-            "SELECT id, task_id, category, seed, backend, status, success, steps, outcome"
-            " FROM episodes WHERE id=?",
-            (episode_id,),
+            f"SELECT {_EPISODE_COLUMNS} FROM episodes WHERE id=?", (episode_id,)
         ).fetchone()
         if r is None:
             raise KeyError(f"no episode {episode_id} in {self.path}")
-        success = None if r[6] is None else bool(r[6])
-        return EpisodeRecord(r[0], r[1], r[2], r[3], r[4], r[5], success, r[7], r[8])
+        return _episode(r)
 
     def episodes(self, run_id: int | None = None, done_only: bool = True) -> list[EpisodeRecord]:
         self.flush()  # see this process's own writes
-        query = (
-            "SELECT id, task_id, category, seed, backend, status, success, steps, outcome"
-            " FROM episodes"
-        )
+        query = f"SELECT {_EPISODE_COLUMNS} FROM episodes"
         clauses, args = [], []
         if done_only:
             clauses.append("status='done'")
@@ -368,12 +374,7 @@ class ExperienceStore:
         if clauses:
             query += " WHERE " + " AND ".join(clauses)
         rows = self._db.execute(query + " ORDER BY id", args).fetchall()
-        return [
-            EpisodeRecord(
-                r[0], r[1], r[2], r[3], r[4], r[5], None if r[6] is None else bool(r[6]), r[7], r[8]
-            )
-            for r in rows
-        ]
+        return [_episode(r) for r in rows]
 
     def attempts(self, episode_id: int | None = None) -> list[AttemptRecord]:
         query = (
@@ -517,6 +518,15 @@ class ExperienceStore:
         )
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+_EPISODE_COLUMNS = "id, task_id, category, seed, backend, status, success, steps, outcome, unlocked"
+
+
+def _episode(r: tuple[Any, ...]) -> EpisodeRecord:
+    success = None if r[6] is None else bool(r[6])
+    unlocked = tuple(json.loads(r[9])) if r[9] else ()
+    return EpisodeRecord(r[0], r[1], r[2], r[3], r[4], r[5], success, r[7], r[8], unlocked)
 
 
 def encode_state(obs: dict[str, np.ndarray]) -> tuple[bytes, bytes, bytes]:

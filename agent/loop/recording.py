@@ -87,9 +87,16 @@ class RecordingStore:
     ) -> None:
         self.record.events.append(("call", attempt_id, kind, planner, asdict(stats), latency_s))
 
-    def end_episode(self, episode_id: int, success: bool, steps: int, outcome: str) -> None:
+    def end_episode(
+        self,
+        episode_id: int,
+        success: bool,
+        steps: int,
+        outcome: str,
+        unlocked: list[str] | None = None,
+    ) -> None:
         self.record.success, self.record.steps, self.record.outcome = bool(success), steps, outcome
-        self.record.events.append(("end", bool(success), steps, outcome))
+        self.record.events.append(("end", bool(success), steps, outcome, list(unlocked or [])))
 
     def flush(self) -> None:
         pass
@@ -128,6 +135,6 @@ def replay(store: ExperienceStore, run_id: int, record: PlayedEpisode) -> int:
                 latency,
             )
         elif kind == "end":
-            _, success, steps, outcome = event
-            store.end_episode(episode_id, success, steps, outcome)
+            _, success, steps, outcome, unlocked = event
+            store.end_episode(episode_id, success, steps, outcome, unlocked)
     return episode_id

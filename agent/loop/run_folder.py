@@ -58,6 +58,7 @@ def prepare(config: RunConfig, out: Path, resume: bool = False, overwrite: bool 
         config.workers, config.ray_address = given.workers, given.ray_address
     _validate(config)
     tasks = select(load_tasks(config.tasks_file), config.tasks)
+    _check_plannable(config, tasks)
     seeds = parse_seeds(config.seeds)
     if overwrite and out.exists():
         shutil.rmtree(out)
@@ -70,6 +71,19 @@ def prepare(config: RunConfig, out: Path, resume: bool = False, overwrite: bool 
     done = {(e.task_id, e.seed) for e in store.episodes(run_id)}
     todo = [(t, s) for t in tasks for s in seeds if (t.id, s) not in done]
     return RunPlan(out, config, tasks, seeds, store, run_id, todo)
+
+
+def _check_plannable(config: RunConfig, tasks: list[Task]) -> None:
+    """Refuse, before anything is written, a task the offline planner cannot plan (it is the
+    LLM planner's fallback too, so no planner could)."""
+    if envs.backend_name(config.backend) != "crafter":
+        return  # MineDojo's suite is planned by the same recipes, checked by its own tests
+    from agent.slow.recipe_planner import plannable
+
+    for task in tasks:
+        why = plannable(task)
+        if why is not None:
+            raise ConfigError(f"task {task.id!r} cannot be planned: {why}")
 
 
 def _validate(config: RunConfig) -> None:

@@ -96,7 +96,18 @@ class EpisodeWriter(Protocol):
         latency_s: float,
     ) -> None: ...
 
-    def end_episode(self, episode_id: int, success: bool, steps: int, outcome: str) -> None: ...
+    def end_episode(
+        self,
+        episode_id: int,
+        success: bool,
+        steps: int,
+        outcome: str,
+        unlocked: list[str] | None = None,
+    ) -> None: ...
+
+
+class PlannerError(RuntimeError):
+    """The planner raised while planning or correcting: it ends the episode, not the run."""
 
 
 class Reset(NamedTuple):
@@ -174,7 +185,10 @@ class EpisodeRunner:
         self, kind: str, call: Callable[[], list[Subgoal]], episode_id: int, attempt_id: int | None
     ) -> list[Subgoal]:
         start = time.perf_counter()
-        subgoals = call()
+        try:
+            subgoals = call()
+        except Exception as err:
+            raise PlannerError(f"{type(err).__name__}: {err}") from err
         latency = time.perf_counter() - start
         self.store.log_planner_call(
             episode_id, attempt_id, kind, self.planner.name, self.planner.last_call, latency
@@ -228,105 +242,110 @@ class EpisodeRunner:
         outcome = "gave up"
         corrections: Counter[tuple[str, str]] = Counter()
         correcting: dict[tuple[str, str], int] = {}  # subgoal key -> failed attempt it retries
-        queue = self._ask_planner(
-            "plan", lambda: self.planner.plan(task, view(obs, info)), episode_id, None
-        )
-
-        while attempts < cfg.max_attempts:
-            # ---- next subgoal (re-plan when the plan ran out) --------------------------
-            if not queue:
-                replans += 1
-                if replans > cfg.max_attempts:
-                    outcome = "re-planned without progress"
-                    break
-                now = view(obs, info)
-                queue = self._ask_planner(
-                    "plan", lambda now=now: self.planner.plan(task, now), episode_id, None
-                )
-                if not queue:
-                    outcome = "planner returned no subgoals"
-                    break
-            subgoal = queue.pop(0)
-            verifier = subgoal.verifier()
-            baseline = info
-            if verifier.check(info, baseline):
-                continue  # already holds: nothing to attempt
-            key = (subgoal.skill, subgoal.target)
-            if self.fast is not None:
-                self.fast.refresh()  # serve adapter versions published since the last subgoal
-            attempts += 1
-            corrects = correcting.pop(key, None)
-            tier, executor = self._tier(subgoal, corrects)
-            attempt_id = store.begin_attempt(episode_id, subgoal, tier, t, corrects=corrects)
-
-            # ---- attempt: the executor acts, the env decides ---------------------------
-            executor.begin(subgoal)
-            guard = self.executor.guard if tier == "fast" and cfg.guard else None
-            if guard is not None:
-                self.executor.begin(subgoal)
-            failure: Failure | None = None
-            progress, stalled = verifier.value(info), 0
-            for _ in range(cfg.subgoal_budget):
-                decision = guard(obs, info) if guard is not None else None
-                actor = "guard"
-                if decision is None:
-                    decision = yield Act(executor, tier, subgoal, attempt_id, obs, info)
-                    actor = tier
-                if decision.give_up is not None:
-                    failure = decision.give_up
-                    break
-                action = int(decision.action)  # type: ignore[arg-type]
-                next_obs, reward, terminated, truncated, info = yield Step(action)
-                store.log_step(episode_id, t, attempt_id, obs, action, reward, actor)
-                obs = next_obs
-                t += 1
-                if record_video:
-                    frames.append(obs["rgb"])
-                if on_step is not None:
-                    on_step(t)
-                success = task.verifier.check(info, task_baseline)
-                if success or terminated or truncated or verifier.check(info, baseline):
-                    break
-                if tier == "fast":
-                    now = verifier.value(info)
-                    stalled = 0 if now != progress else stalled + 1
-                    progress = now
-                    if stalled >= cfg.stall_steps:
-                        failure = Failure(
-                            "stalled", f"no progress in {stalled} steps", view(obs, info)
-                        )
-                        break
-            verified = verifier.check(info, baseline)
-            if not verified and failure is None:
-                failure = self._why(terminated, truncated, cfg.subgoal_budget, obs, info)
-            store.end_attempt(attempt_id, t, verified, failure)
-
-            # ---- episode over? ---------------------------------------------------------
-            if success or terminated or truncated:
-                outcome = "success" if success else ("died" if terminated else "time limit")
-                if not success and info.get("aborted"):  # the simulator died, not the player
-                    outcome = f"aborted: {info['aborted']}"
-                break
-            if verified:
-                continue
-
-            # ---- correct: the planner sees why it failed; the retry links to this attempt
-            assert failure is not None
-            corrections[key] += 1
-            if corrections[key] > cfg.max_corrections:
-                corrections[key] = 0
-                queue = []  # re-plan the whole task from here
-                continue
-            fixed = self._ask_planner(
-                "correct",
-                lambda f=failure, s=subgoal: self.planner.correct(s, f),
-                episode_id,
-                attempt_id,
+        self.planner.begin_episode(task)
+        try:
+            queue = self._ask_planner(
+                "plan", lambda: self.planner.plan(task, view(obs, info)), episode_id, None
             )
-            correcting[key] = attempt_id
-            queue = fixed + queue
 
-        store.end_episode(episode_id, success, t, outcome)
+            while attempts < cfg.max_attempts:
+                # ---- next subgoal (re-plan when the plan ran out) --------------------------
+                if not queue:
+                    replans += 1
+                    if replans > cfg.max_attempts:
+                        outcome = "re-planned without progress"
+                        break
+                    now = view(obs, info)
+                    queue = self._ask_planner(
+                        "plan", lambda now=now: self.planner.plan(task, now), episode_id, None
+                    )
+                    if not queue:
+                        outcome = "planner returned no subgoals"
+                        break
+                subgoal = queue.pop(0)
+                verifier = subgoal.verifier()
+                baseline = info
+                if verifier.check(info, baseline):
+                    continue  # already holds: nothing to attempt
+                key = (subgoal.skill, subgoal.target)
+                if self.fast is not None:
+                    self.fast.refresh()  # serve adapter versions published since the last subgoal
+                attempts += 1
+                corrects = correcting.pop(key, None)
+                tier, executor = self._tier(subgoal, corrects)
+                attempt_id = store.begin_attempt(episode_id, subgoal, tier, t, corrects=corrects)
+
+                # ---- attempt: the executor acts, the env decides ---------------------------
+                executor.begin(subgoal)
+                guard = self.executor.guard if tier == "fast" and cfg.guard else None
+                if guard is not None:
+                    self.executor.begin(subgoal)
+                failure: Failure | None = None
+                progress, stalled = verifier.value(info), 0
+                for _ in range(cfg.subgoal_budget):
+                    decision = guard(obs, info) if guard is not None else None
+                    actor = "guard"
+                    if decision is None:
+                        decision = yield Act(executor, tier, subgoal, attempt_id, obs, info)
+                        actor = tier
+                    if decision.give_up is not None:
+                        failure = decision.give_up
+                        break
+                    action = int(decision.action)  # type: ignore[arg-type]
+                    next_obs, reward, terminated, truncated, info = yield Step(action)
+                    store.log_step(episode_id, t, attempt_id, obs, action, reward, actor)
+                    obs = next_obs
+                    t += 1
+                    if record_video:
+                        frames.append(obs["rgb"])
+                    if on_step is not None:
+                        on_step(t)
+                    success = task.verifier.check(info, task_baseline)
+                    if success or terminated or truncated or verifier.check(info, baseline):
+                        break
+                    if tier == "fast":
+                        now = verifier.value(info)
+                        stalled = 0 if now != progress else stalled + 1
+                        progress = now
+                        if stalled >= cfg.stall_steps:
+                            failure = Failure(
+                                "stalled", f"no progress in {stalled} steps", view(obs, info)
+                            )
+                            break
+                verified = verifier.check(info, baseline)
+                if not verified and failure is None:
+                    failure = self._why(terminated, truncated, cfg.subgoal_budget, obs, info)
+                store.end_attempt(attempt_id, t, verified, failure)
+
+                # ---- episode over? ---------------------------------------------------------
+                if success or terminated or truncated:
+                    outcome = "success" if success else ("died" if terminated else "time limit")
+                    if not success and info.get("aborted"):  # the simulator died, not the player
+                        outcome = f"aborted: {info['aborted']}"
+                    break
+                if verified:
+                    continue
+
+                # ---- correct: the planner sees why it failed; the retry links to this attempt
+                assert failure is not None
+                corrections[key] += 1
+                if corrections[key] > cfg.max_corrections:
+                    corrections[key] = 0
+                    queue = []  # re-plan the whole task from here
+                    continue
+                fixed = self._ask_planner(
+                    "correct",
+                    lambda f=failure, s=subgoal: self.planner.correct(s, f),
+                    episode_id,
+                    attempt_id,
+                )
+                correcting[key] = attempt_id
+                queue = fixed + queue
+
+        except PlannerError as err:  # the episode fails with the reason; the run goes on
+            outcome = f"planner error: {err}"
+        unlocked = [n for n, c in info.get("achievements", {}).items() if c > 0]
+        store.end_episode(episode_id, success, t, outcome, unlocked)
         return EpisodeResult(task.id, seed, success, t, outcome, attempts, frames, episode_id)
 
     @staticmethod

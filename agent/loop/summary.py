@@ -92,6 +92,7 @@ class RunSummary:
             "outcome": ep.outcome,
             "prompt_tokens": prompt,
             "completion_tokens": completion,
+            "unlocked": list(ep.unlocked),
         }
 
     def _write(self) -> dict[str, Any]:

@@ -8,14 +8,17 @@ from dataclasses import dataclass
 
 @dataclass
 class ControllerConfig:
-    drink_low: int = 3
+    drink_low: int = 5
     """Go to water when drink falls to this; drink until full."""
-    food_low: int = 3
+    food_low: int = 5
     """Hunt a cow when food falls to this."""
     energy_low: int = 1
     """Sleep when energy falls to this."""
     search_cost: int = 400
     """Largest path cost the search considers before giving up."""
+    shelter: bool = True
+    """At nightfall dig a burrow into stone, close it, sleep and wait for the morning
+    (needs a wood pickaxe; the map memory must show stone nearby)."""
     sees: str = "memory"
     """memory: act on the map memory (what the agent has seen; unknown targets are found by
     exploring). world: read the whole world map (an all-seeing oracle, for comparison only)."""

@@ -23,6 +23,7 @@ from agent.slow.config import ControllerConfig
 from agent.slow.explore import Explorer, likely_near
 from agent.slow.navigation import DO, ID, MOVE, NOOP, Goal, search, terrain
 from agent.slow.recipe_planner import SOURCES
+from agent.slow.shelter import Shelter
 from envs.crafter_env import ACTIONS
 from envs.text import view
 from memory.records import Decision, Failure, Subgoal
@@ -62,6 +63,9 @@ class DeliberateController:
         self._explorers: dict[str, Explorer] = {}
         """One per thing searched for (the subgoal's target, water, a cow), kept per subgoal."""
         self._memory: Any = None
+        self._shelter = Shelter(self.config.search_cost)
+        self.exploring = 0
+        """Decisions spent exploring for something not seen yet (benchmarks read it)."""
 
     def begin(self, subgoal: Subgoal) -> None:
         self.subgoal = subgoal
@@ -115,6 +119,12 @@ class DeliberateController:
         threat = self._adjacent_monster(sem, pos)
         if threat is not None:
             return Decision(DO if threat == facing else MOVE[threat])
+        if self.config.shelter and min(status["drink"], status["food"]) > 1:
+            hide = self._shelter.step(
+                sem, pos, facing, inv, float(info.get("daylight", 1.0)), status["energy"]
+            )
+            if hide is not None:
+                return Decision(hide)
         survival = self._survival(sem, pos, facing, inv, status)
         if survival is not None:
             return Decision(survival)
@@ -195,7 +205,16 @@ class DeliberateController:
                 )
                 return self._fail("unreachable", why, obs, info)
             return Decision(step)
-        if sg.skill == "defeat":
+        if sg.skill == "sleep":  # until rested (asleep, the reflex waits); awake at 9: wait
+            return Decision(ACTIONS.index("sleep") if info["status"]["energy"] < 9 else NOOP)
+        if sg.skill == "eat" and sg.target == "plant":
+            # Face a known plant and keep trying: an unripe one is left as it is.
+            step = self._interact(sem, pos, facing, inv, self._facing_id(sem, ID["plant"]), DO)
+            if step is None:
+                why = "no reachable plant " + ("remembered" if self.fair else "in the world")
+                return self._fail("no_station", why, obs, info, stations=["plant"])
+            return Decision(step)
+        if sg.skill in ("defeat", "eat"):  # eat a cow: defeat it
             goal = self._facing_id(sem, ID[sg.target])
             step = self._interact(sem, pos, facing, inv, goal, DO)
             if step is None and self.fair:
@@ -242,7 +261,9 @@ class DeliberateController:
             if path:
                 return path[0]
         explorer = self._explorers.setdefault(target, Explorer(self.config.search_cost))
-        return explorer.step(sem, self._memory.seen, pos, facing, inv, likely_near(target))
+        step = explorer.step(sem, self._memory.seen, pos, facing, inv, likely_near(target))
+        self.exploring += step is not None
+        return step
 
         """A random step onto open ground, preferring grass (where zombies spawn)."""
         free = []

@@ -70,6 +70,11 @@ class LLMPlanner:
 
     # -- the planner interface -----------------------------------------------------
 
+    def begin_episode(self, task: Task) -> None:
+        """A new episode: its prompts show only its own failures."""
+        self._failures.clear()
+        self._fallback.begin_episode(task)
+
     def plan(self, task: Task, view: TextView) -> list[Subgoal]:
         if task is not self._task:
             self._task = task

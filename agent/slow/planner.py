@@ -16,6 +16,10 @@ class Planner(Protocol):
     last_call: CallStats
     """Cost of the most recent plan/correct call (the runner records it)."""
 
+    def begin_episode(self, task: Task) -> None:
+        """An episode of ``task`` starts: forget what belonged to the last one."""
+        ...
+
     def plan(self, task: Task, view: TextView) -> list[Subgoal]:
         """Subgoals that, executed in order from ``view``, achieve ``task``."""
         ...

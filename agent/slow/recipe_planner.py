@@ -1,4 +1,9 @@
-"""The offline slow tier: a planner that resolves Crafter's tech tree from the recipes."""
+"""The offline slow tier: a planner that resolves Crafter's tech tree from the recipes.
+
+It plans every one of Crafter's 22 achievements, and the whole game (a task whose verifier
+is ``unlocked``): the next achievement not unlocked yet, in the order of :data:`CURRICULUM`,
+skipping one it has already tried :data:`TRIES` times this episode.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,20 @@ from envs.tasks import Task
 from envs.text import TextView
 from memory.records import CallStats, Failure, Subgoal
 
-#: Inventory item -> the world material that yields it.
+#: Inventory item (or drink) -> the world material that yields it.
 SOURCES: dict[str, str] = {
-    receive: material
-    for material, rule in constants.collect.items()
-    for receive in rule["receive"]
-    if receive not in ("drink", "sapling")
+    receive: material for material, rule in constants.collect.items() for receive in rule["receive"]
 }
+CURRICULUM: tuple[str, ...] = (
+    "collect_wood", "place_table", "make_wood_pickaxe", "make_wood_sword", "collect_sapling",
+    "place_plant", "collect_drink", "eat_cow", "collect_stone", "place_stone",
+    "make_stone_pickaxe", "make_stone_sword", "collect_coal", "place_furnace", "wake_up",
+    "defeat_zombie", "collect_iron", "make_iron_pickaxe", "make_iron_sword", "collect_diamond",
+    "defeat_skeleton", "eat_plant",
+)  # fmt: skip
+"""The whole game's achievements, in the order the planner pursues them."""
+TRIES = 3
+"""Plans for one achievement per episode before the whole-game planner moves past it."""
 STATIONS = ("table", "furnace")
 #: A station this close (grid steps) in the view is reused instead of placing a new one.
 STATION_REUSE_DISTANCE = 8
@@ -92,6 +104,11 @@ class RecipePlanner:
 
     def __init__(self) -> None:
         self.last_call = CallStats()
+        self._tried: Counter[str] = Counter()
+
+    def begin_episode(self, task: Task) -> None:
+        """A new episode: the whole-game planner forgets what it tried."""
+        self._tried = Counter()
 
     def close(self) -> None:
         """Nothing to release (an LLM planner closes its response cache)."""
@@ -99,24 +116,55 @@ class RecipePlanner:
     def plan(self, task: Task, view: TextView) -> list[Subgoal]:
         self.last_call = CallStats()
         v = task.verifier
+        if v.kind == "unlocked":
+            return self._next_achievement(view)
+        if v.kind == "kill":
+            return self._achieve(f"defeat_{v.name}", v.count, view)
+        if v.kind == "inventory":
+            resolver = _Resolver(view)
+            resolver.obtain(v.name, v.count)
+            return resolver.plan
+        return self._achieve(v.name, v.count, view)
+
+    def _next_achievement(self, view: TextView) -> list[Subgoal]:
+        """The first achievement of the curriculum not unlocked and not tried too often."""
+        todo = [a for a in CURRICULUM if a not in view.unlocked]
+        if todo and all(self._tried[a] >= TRIES for a in todo):
+            self._tried = Counter()  # everything left was tried: another round
+        for name in todo:
+            if self._tried[name] < TRIES:
+                self._tried[name] += 1
+                return self._achieve(name, 1, view)
+        return [Subgoal("sleep", "energy", 1)]  # all unlocked: rest (the episode ends)
+
+    def _achieve(self, name: str, count: int, view: TextView) -> list[Subgoal]:
+        """Subgoals that unlock achievement ``name`` ``count`` more times from ``view``."""
         resolver = _Resolver(view)
-        if v.kind == "kill" or v.name.startswith("defeat_"):
-            creature = v.name.removeprefix("defeat_")
+        kind, _, target = name.partition("_")
+        if kind == "defeat":
             for weapon in COMBAT_PREP:
                 resolver.obtain(weapon, 1)
-            resolver.emit("defeat", creature, v.count)
-        elif v.kind == "achievement" and v.name.startswith("place_"):
-            station = v.name.removeprefix("place_")
-            for _ in range(v.count):
-                resolver.stations.discard(station)
-                resolver.place(station)
-        elif v.kind == "achievement" and v.name.startswith(("make_", "collect_")):
-            item = v.name.split("_", 1)[1]
-            resolver.obtain(item, resolver.inventory[item] + v.count)
-        elif v.kind == "inventory":
-            resolver.obtain(v.name, v.count)
+            resolver.emit("defeat", target, count)
+        elif kind == "place":
+            if target not in constants.place:
+                raise ValueError(f"the recipe planner cannot place {target!r}")
+            for _ in range(count):
+                resolver.stations.discard(target)
+                resolver.place(target)
+        elif name == "collect_drink":
+            resolver.emit("collect", "drink", count)
+        elif kind in ("make", "collect"):
+            resolver.obtain(target, resolver.inventory[target] + count)
+        elif name == "eat_cow":
+            resolver.emit("eat", "cow", count)
+        elif name == "eat_plant":
+            if not view.has_nearby("plant", STATION_REUSE_DISTANCE):
+                resolver.place("plant")
+            resolver.emit("eat", "plant", count)
+        elif name == "wake_up":
+            resolver.emit("sleep", "energy", count)
         else:
-            raise ValueError(f"the recipe planner cannot plan for verifier {v.to_dict()}")
+            raise ValueError(f"the recipe planner cannot plan achievement {name!r}")
         return resolver.plan
 
     def correct(self, subgoal: Subgoal, failure: Failure) -> list[Subgoal]:
@@ -132,8 +180,19 @@ class RecipePlanner:
             for station in failure.data["stations"]:
                 resolver.stations.discard(station)
                 resolver.place(station)
-        elif subgoal.skill in ("collect", "make"):
+        elif subgoal.skill in ("collect", "make") and subgoal.target != "drink":
             # Re-resolve from what is held now: earlier steps may have been undone.
             resolver.obtain(subgoal.target, subgoal.count)
             return resolver.plan or [subgoal]
         return [*resolver.plan, subgoal]
+
+
+def plannable(task: Task) -> str | None:
+    """Why the recipe planner cannot plan ``task`` from an empty inventory, or None."""
+    from envs.text import TextView
+
+    try:
+        RecipePlanner().plan(task, TextView({}, {}, ()))
+    except (ValueError, KeyError) as err:
+        return str(err.args[0] if err.args else err)
+    return None

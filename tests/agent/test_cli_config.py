@@ -76,6 +76,7 @@ def test_every_shorthand_names_a_real_key() -> None:
 
     classes = {
         "run": _run_config,
+        "score": _run_config,
         "train-fast": _fast_config,
         "consolidate": _consolidate_config,
         "compare": _compare_config,

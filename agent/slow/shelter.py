@@ -1,0 +1,129 @@
+"""Surviving the night: dig a two-cell burrow into stone and close it behind you.
+
+Zombies walk on grass, sand and path and come out in the dark; a player in the open at
+night is worn down. A burrow is safe: from an open cell ``e`` facing stone, mine ``s1``
+and ``s2`` (two cells straight ahead, whose other neighbours are solid), step to ``s2``,
+step back to ``s1`` (now facing ``e``) and place a stone on ``e``. Inside, the player
+sleeps when tired and waits for the morning. Everything is read from the map memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agent.slow.navigation import DIRS, DO, ID, MOVE, NOOP, WALKABLE_IDS, search, terrain
+from envs.crafter_env import ACTIONS
+
+NIGHT = 0.35
+"""Daylight below which the player shelters (it shows in the frame as darkness)."""
+MORNING = 0.6
+"""Daylight above which a sheltered player comes out."""
+MAX_WALK = 25
+"""Farthest entrance (grid steps) worth walking to at nightfall."""
+SLEEP = ACTIONS.index("sleep")
+PLACE_STONE = ACTIONS.index("place_stone")
+_STONE = ID["stone"]
+
+
+def _solid(world: np.ndarray, x: int, y: int) -> bool:
+    """Known and not walkable by the player or a monster (outside the world counts)."""
+    if not (0 <= x < world.shape[0] and 0 <= y < world.shape[1]):
+        return True
+    v = int(world[x, y])
+    return v >= 0 and v not in WALKABLE_IDS and v != ID["lava"]
+
+
+def enclosed(world: np.ndarray, pos: tuple[int, int], inside: set[tuple[int, int]]) -> bool:
+    """No walkable way in: every neighbour of the pocket ``inside`` is solid."""
+    for x, y in inside:
+        for dx, dy in DIRS:
+            cell = (x + dx, y + dy)
+            if cell not in inside and not _solid(world, *cell):
+                return False
+    return True
+
+
+class Shelter:
+    """One burrow per night; :meth:`step` answers an action or None (not sheltering)."""
+
+    def __init__(self, max_cost: int = 400):
+        self.max_cost = max_cost
+        self.site: tuple[tuple[int, int], tuple[int, int]] | None = None
+        """The burrow being dug: (entrance cell, direction into the stone)."""
+        self.active = False
+
+    def step(
+        self,
+        world: np.ndarray,
+        pos: tuple[int, int],
+        facing: tuple[int, int],
+        inventory: dict[str, int],
+        daylight: float,
+        energy: float,
+    ) -> int | None:
+        if not self.active:
+            if daylight >= NIGHT or inventory.get("wood_pickaxe", 0) < 1:
+                return None
+            self.active, self.site = True, None
+        elif daylight >= MORNING:
+            self.active, self.site = False, None
+            return None
+        if self.site is not None:
+            (ex, ey), (dx, dy) = self.site
+            s1, s2 = (ex + dx, ey + dy), (ex + 2 * dx, ey + 2 * dy)
+            if enclosed(world, pos, {s1, s2}) and pos in (s1, s2):
+                return SLEEP if energy < 9 else NOOP
+            action = self._dig(world, pos, facing, inventory)
+            if action is not None:
+                return action
+            self.site = None
+        self.site = self._find(world, pos)
+        if self.site is None:
+            self.active = False  # nowhere to dig in: carry on in the open
+            return None
+        return self._dig(world, pos, facing, inventory)
+
+    def _dig(self, world, pos, facing, inventory) -> int | None:
+        """The next action of the burrow at ``self.site``, or None when it went wrong."""
+        assert self.site is not None
+        e, d = self.site
+        s1 = (e[0] + d[0], e[1] + d[1])
+        s2 = (s1[0] + d[0], s1[1] + d[1])
+        back = (-d[0], -d[1])
+        if pos == s1 and facing == back:  # inside, facing the entrance: close it
+            return PLACE_STONE if inventory.get("stone", 0) > 0 else None
+        if pos == s2:
+            return MOVE[back]
+        if pos in (e, s1) and facing == d:
+            ahead = s1 if pos == e else s2
+            return DO if int(world[ahead]) == _STONE else MOVE[d]
+        if pos == s1:
+            return MOVE[d]  # turn toward s2 (stone or mined: both fine)
+        grid = terrain(world, inventory)
+        grid[pos] = 0
+        path = search(grid, pos, facing, lambda x, y, fx, fy: (x, y) == e and (fx, fy) == d,
+                      self.max_cost)  # fmt: skip
+        return path[0] if path else None
+
+    def _find(self, world: np.ndarray, pos: tuple[int, int]) -> tuple | None:
+        """The nearest entrance (by straight distance) with two stones ahead and solid sides."""
+        best, best_d = None, 1 << 30
+        w, h = world.shape
+        stone = np.argwhere(world == _STONE)
+        for sx, sy in stone.tolist():
+            for dx, dy in DIRS:
+                e = (sx - dx, sy - dy)
+                s2 = (sx + dx, sy + dy)
+                if not (0 <= e[0] < w and 0 <= e[1] < h) or int(world[e]) not in WALKABLE_IDS:
+                    continue
+                if not (0 <= s2[0] < w and 0 <= s2[1] < h) or int(world[s2]) != _STONE:
+                    continue
+                px, py = -dy, dx  # perpendicular
+                walls = [(sx + px, sy + py), (sx - px, sy - py), (s2[0] + px, s2[1] + py),
+                         (s2[0] - px, s2[1] - py), (s2[0] + dx, s2[1] + dy)]  # fmt: skip
+                if not all(_solid(world, *c) for c in walls):
+                    continue
+                dist = abs(e[0] - pos[0]) + abs(e[1] - pos[1])
+                if dist < best_d and dist <= MAX_WALK:
+                    best, best_d = (e, (dx, dy)), dist
+        return best

@@ -1,0 +1,93 @@
+"""Every Crafter achievement can be planned; a task no planner can plan is refused before a
+run writes anything; a planner that raises ends its episode, not the run; the score."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from crafter import constants
+
+import envs
+from agent.cli import main
+from agent.compare.score import crafter_score
+from agent.loop.build import make_runner
+from agent.loop.config import load_config
+from agent.slow.recipe_planner import CURRICULUM, RecipePlanner, plannable
+from agent.slow.shelter import Shelter, enclosed
+from envs.map_memory import ID
+from envs.tasks import load_tasks
+from memory.store import ExperienceStore
+
+FULL = load_tasks("configs/tasks/crafter_full.yaml")
+
+
+def test_the_full_suite_is_every_achievement_and_each_can_be_planned():
+    assert sorted(FULL) == sorted(constants.achievements) == sorted(CURRICULUM)
+    for task in FULL.values():
+        assert plannable(task) is None, task.id
+
+
+def test_an_unplannable_task_is_refused_before_anything_is_written(tmp_path, capsys):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        "tasks:\n  - {id: hoe, category: craft, budget: 9,"
+        " verifier: {kind: achievement, name: make_diamond_hoe}}\n"
+    )
+    out = tmp_path / "run"
+    assert main(["run", "--set", f"tasks_file={suite}", "--out", str(out)]) == 2
+    assert "task 'hoe' cannot be planned: no recipe or source for item" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_planner_error_fails_the_episode_with_its_reason(tmp_path):
+    class Broken(RecipePlanner):
+        def plan(self, task, view):
+            raise KeyError("boom")
+
+    cfg = load_config("configs/run/default.yaml")
+    with ExperienceStore(tmp_path / "s.sqlite") as store:
+        run = store.start_run("t", {})
+        env = envs.make("crafter", max_episode_steps=50)
+        result = make_runner(cfg, env, Broken(), store, run, None).run_episode(
+            FULL["collect_wood"], 0
+        )
+        (episode,) = store.episodes()
+    assert not result.success and episode.outcome == "planner error: KeyError: 'boom'"
+
+
+@pytest.mark.parametrize(("task_id", "seed"), [("collect_sapling", 0), ("eat_cow", 1),
+                                                ("collect_drink", 2), ("wake_up", 0)])  # fmt: skip
+def test_the_fair_slow_tier_unlocks_survival_achievements(tmp_path, task_id, seed):
+    cfg = load_config("configs/run/default.yaml")
+    task = FULL[task_id]
+    with ExperienceStore(tmp_path / "s.sqlite") as store:
+        run = store.start_run("t", {})
+        env = envs.make("crafter", max_episode_steps=task.budget)
+        result = make_runner(cfg, env, RecipePlanner(), store, run, None).run_episode(task, seed)
+        assert result.success, result.outcome
+        assert task_id in store.episodes()[0].unlocked
+
+
+def test_the_crafter_score_formula():
+    none = dict.fromkeys(constants.achievements, 0.0)
+    assert crafter_score(none) == pytest.approx(0.0)
+    assert crafter_score(dict.fromkeys(constants.achievements, 1.0)) == pytest.approx(100.0)
+    half = {a: (1.0 if i % 2 else 0.0) for i, a in enumerate(constants.achievements)}
+    assert crafter_score(half) == pytest.approx(math.sqrt(101) - 1)
+
+
+def test_a_burrow_is_found_in_stone_and_closes_the_player_in():
+    world = __import__("numpy").full((12, 12), ID["grass"], dtype="int16")
+    world[5:, :] = ID["stone"]  # a mountain below row 5
+    shelter = Shelter()
+    site = shelter._find(world, (3, 2))
+    assert site is not None
+    (ex, ey), (dx, dy) = site
+    assert world[ex, ey] == ID["grass"] and world[ex + dx, ey + dy] == ID["stone"]
+    # Dug and closed: the two mined cells are path, the entrance is stone again.
+    s1, s2 = (ex + dx, ey + dy), (ex + 2 * dx, ey + 2 * dy)
+    world[s1], world[s2], world[ex, ey] = ID["path"], ID["path"], ID["stone"]
+    assert enclosed(world, s1, {s1, s2})
+    world[ex, ey] = ID["grass"]
+    assert not enclosed(world, s1, {s1, s2})
