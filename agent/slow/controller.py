@@ -265,6 +265,7 @@ class DeliberateController:
         self.exploring += step is not None
         return step
 
+    def _roam(self, sem: np.ndarray, pos: tuple[int, int]) -> int:
         """A random step onto open ground, preferring grass (where zombies spawn)."""
         free = []
         for d, move in MOVE.items():

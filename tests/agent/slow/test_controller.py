@@ -8,7 +8,9 @@ import pytest
 
 import envs
 from agent.loop.runner import EpisodeRunner
+from agent.slow.config import ControllerConfig
 from agent.slow.controller import DeliberateController
+from agent.slow.navigation import ID
 from agent.slow.recipe_planner import RecipePlanner
 from envs.tasks import load_tasks
 from memory.records import Subgoal
@@ -78,3 +80,13 @@ def test_drinks_when_thirsty():
         decision = controller.act(obs, info)
         obs, *_, info = env.step(decision.action)
     assert info["status"]["drink"] >= 5
+
+
+def test_roams_when_no_creature_to_fight_can_be_found():
+    obs, info = envs.make("crafter", sees="world").reset(seed=0)
+    world = info["semantic"].copy()
+    world[world == ID["skeleton"]] = ID["path"]  # no skeleton anywhere: wait where they come
+    controller = DeliberateController(ControllerConfig(sees="world"))
+    controller.begin(Subgoal("defeat", "skeleton", 1))
+    decision = controller.act(obs, {**info, "semantic": world})
+    assert decision.action is not None and decision.give_up is None
