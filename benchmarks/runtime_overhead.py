@@ -43,6 +43,9 @@ class Replay:
     def begin(self, subgoal: Subgoal) -> None:
         pass
 
+    def guard(self, obs, info) -> Decision | None:
+        return None
+
     def act(self, obs, info) -> Decision:
         action = self.actions[self.i % len(self.actions)]
         self.i += 1
@@ -56,6 +59,9 @@ class OneSubgoal:
 
     def __init__(self) -> None:
         self.last_call = CallStats()
+
+    def begin_episode(self, task) -> None:
+        pass
 
     def plan(self, task, view):
         return [Subgoal("collect", "diamond", 9)]

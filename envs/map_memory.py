@@ -36,7 +36,11 @@ _GROUND_UNDER = {
     ID["arrow"]: ID["path"],
 }
 _DEFAULT_GROUND = ID["grass"]
-_MOVING_IDS = np.array(sorted(MOVING))
+_IS_MOVING = np.zeros(len(SEMANTIC_NAMES) + 1, dtype=bool)
+_IS_MOVING[sorted(MOVING)] = True
+_REMEMBERED = np.zeros(len(SEMANTIC_NAMES) + 1, dtype=bool)
+_REMEMBERED[[ID["cow"], ID["zombie"], ID["skeleton"]]] = True
+"""Moving things worth remembering where they were (not the player, not arrows in flight)."""
 
 
 @dataclass(frozen=True)
@@ -76,30 +80,36 @@ class MapMemory:
         x0, y0 = origin
         w, h = window.shape
         area = (slice(x0, x0 + w), slice(y0, y0 + h))
-        self.step, self.window = step, area
-        moving = np.isin(window, _MOVING_IDS)
+        previous, self.step, self.window = self.window, step, area
+        moving = _IS_MOVING[window]
         ground = self.ground[area]
-        ground[~moving] = window[~moving]
+        np.copyto(ground, window, where=~moving)
         under = moving & (ground == UNKNOWN)
         if under.any():  # a creature on a never-seen cell: the ground it usually walks on
             kinds = window[under]
             ground[under] = [_GROUND_UNDER.get(int(k), _DEFAULT_GROUND) for k in kinds]
         self.last_seen[area] = step
         # Moving things: forget those whose cell is in view now, remember what is there.
-        for cell in [c for c in self.creatures if _inside(c, area)]:
-            del self.creatures[cell]
-        for i, j in zip(*np.nonzero(moving & (window != ID["player"])), strict=True):
-            cell = (x0 + int(i), y0 + int(j))
-            self.creatures[cell] = Sighting(SEMANTIC_NAMES[int(window[i, j])], *cell, step)
-        self.grid = self.ground.copy()
-        self.grid[area][moving] = window[moving]
+        if self.creatures:
+            x1, y1 = x0 + w, y0 + h
+            gone = [c for c in self.creatures if x0 <= c[0] < x1 and y0 <= c[1] < y1]
+            for cell in gone:
+                del self.creatures[cell]
+        remembered = _REMEMBERED[window]
+        if remembered.any():
+            for i, j in zip(*np.nonzero(remembered), strict=True):
+                cell = (x0 + int(i), y0 + int(j))
+                self.creatures[cell] = Sighting(SEMANTIC_NAMES[int(window[i, j])], *cell, step)
+        # The navigation grid: the ground, with what is in view now (exactly the window).
+        self.grid[previous] = self.ground[previous]
+        self.grid[area] = window
 
     def observe_crafter(self, semantic: np.ndarray, player_pos: Any, step: int) -> None:
         """Take in Crafter's visible window around ``player_pos`` from its world map."""
         px, py = int(player_pos[0]), int(player_pos[1])
         x0, y0 = max(px - VIEW[0], 0), max(py - VIEW[1], 0)
         window = semantic[x0 : px + VIEW[0] + 1, y0 : py + VIEW[1] + 1]
-        self.observe(np.asarray(window, dtype=np.int16), (x0, y0), step)
+        self.observe(window, (x0, y0), step)
 
     def sightings(self, kind: str) -> list[Sighting]:
         """Remembered moving things of ``kind``, most recently seen first."""
@@ -137,7 +147,7 @@ class MapMemoryWrapper(gymnasium.Wrapper):
         return obs, reward, terminated, truncated, self._fill(info)
 
     def _fill(self, info: dict[str, Any]) -> dict[str, Any]:
-        info = dict(info)
+        # The backend returns a fresh dict every step: filled in place.
         semantic = info.get("semantic") if self.keep_world else info.pop("semantic", None)
         if semantic is not None and "player_pos" in info:
             self.memory.observe_crafter(semantic, info["player_pos"], self._t)
