@@ -32,8 +32,13 @@ TRIES = 3
 STATIONS = ("table", "furnace")
 #: A station this close (grid steps) in the view is reused instead of placing a new one.
 STATION_REUSE_DISTANCE = 8
-#: Creatures are fought with the best sword this plan can cheaply make.
-COMBAT_PREP = ("wood_sword",)
+#: Creatures are fought with the best sword this plan can cheaply make: a skeleton
+#: (3 health, arrows from afar) falls to one hit of a stone sword.
+COMBAT_PREP: dict[str, tuple[str, ...]] = {"zombie": ("wood_sword",), "skeleton": ("stone_sword",)}
+#: Goals past the first pickaxe take the player into mountains and through dusk, where
+#: zombies come in numbers: a wood sword (three hits a zombie instead of five) comes first.
+ARMED = frozenset({"stone", "coal", "iron", "diamond", "stone_pickaxe", "stone_sword",
+                   "iron_pickaxe", "iron_sword", "furnace"})  # fmt: skip
 
 
 class _Resolver:
@@ -122,6 +127,8 @@ class RecipePlanner:
             return self._achieve(f"defeat_{v.name}", v.count, view)
         if v.kind == "inventory":
             resolver = _Resolver(view)
+            if v.name in ARMED:
+                resolver.obtain("wood_sword", 1)
             resolver.obtain(v.name, v.count)
             return resolver.plan
         return self._achieve(v.name, v.count, view)
@@ -142,10 +149,12 @@ class RecipePlanner:
         resolver = _Resolver(view)
         kind, _, target = name.partition("_")
         if kind == "defeat":
-            for weapon in COMBAT_PREP:
+            for weapon in COMBAT_PREP.get(target, ("wood_sword",)):
                 resolver.obtain(weapon, 1)
             resolver.emit("defeat", target, count)
         elif kind == "place":
+            if target in ARMED:
+                resolver.obtain("wood_sword", 1)
             if target not in constants.place:
                 raise ValueError(f"the recipe planner cannot place {target!r}")
             for _ in range(count):
@@ -154,6 +163,8 @@ class RecipePlanner:
         elif name == "collect_drink":
             resolver.emit("collect", "drink", count)
         elif kind in ("make", "collect"):
+            if target in ARMED:
+                resolver.obtain("wood_sword", 1)
             resolver.obtain(target, resolver.inventory[target] + count)
         elif name == "eat_cow":
             resolver.emit("eat", "cow", count)
