@@ -107,6 +107,14 @@ def _config_args(parser: argparse.ArgumentParser, command: str) -> None:
         )
 
 
+def _run_folder_args(parser: argparse.ArgumentParser, default: str) -> None:
+    """--out, --resume, --overwrite and --quiet of a command that plays into a run folder."""
+    parser.add_argument("--out", default=None, help=f"run folder (default {default})")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    parser.add_argument("--overwrite", action="store_true", help="delete an existing --out first")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def _dest(flag: str) -> str:
     return "short_" + flag.lstrip("-").replace("-", "_")
 
@@ -196,21 +204,14 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="play episodes of the task suite and record them", **fmt)
     _config_args(run, "run")
-    run.add_argument("--out", default=None, help="run folder (default runs/<config name>)")
-    run.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
-    run.add_argument("--overwrite", action="store_true", help="delete an existing --out first")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
-
+    _run_folder_args(run, "runs/<config name>")
     score = sub.add_parser(
         "score",
         help="the Crafter score: full-game episodes, each achievement's rate, S and a plot",
         **fmt,
     )
     _config_args(score, "score")
-    score.add_argument("--out", default=None, help="run folder (default runs/score)")
-    score.add_argument("--resume", action="store_true", help="continue an interrupted run")
-    score.add_argument("--overwrite", action="store_true", help="delete an existing --out first")
-    score.add_argument("--quiet", action="store_true", help="no progress bar")
+    _run_folder_args(score, "runs/score")
 
     fast = sub.add_parser(
         "train-fast",
