@@ -115,7 +115,7 @@ class DeliberateController:
         pos = (int(info["player_pos"][0]), int(info["player_pos"][1]))
         facing = info["facing"]
         inv, status = info["inventory"], info["status"]
-        # Survival first: an adjacent monster, then thirst, hunger, fatigue.
+        # Survival first: an adjacent monster, shelter at nightfall, thirst, hunger, fatigue.
         threat = self._adjacent_monster(sem, pos)
         if threat is not None:
             return Decision(DO if threat == facing else MOVE[threat])
