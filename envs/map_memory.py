@@ -9,9 +9,10 @@ seen there; the remembered grid shows the ground under them.
 
 :class:`MapMemoryWrapper` is the one place an agent's info is filled: it adds
 ``info["map"]`` and, unless the run is an all-seeing comparison
-(``keep_world=True``), removes ``info["semantic"]``, so no tier can read beyond what
-it has seen. Another backend fills the same :class:`MapMemory` from its own local
-observations through :meth:`MapMemory.observe`.
+(``keep_world=True``: then the map is the whole world, every step), removes
+``info["semantic"]``, so no tier can read beyond what it has seen. Another backend
+fills the same :class:`MapMemory` from its own local observations through
+:meth:`MapMemory.observe`.
 """
 
 from __future__ import annotations
@@ -111,6 +112,13 @@ class MapMemory:
         window = semantic[x0 : px + VIEW[0] + 1, y0 : py + VIEW[1] + 1]
         self.observe(window, (x0, y0), step)
 
+    def observe_world(self, semantic: np.ndarray, step: int) -> None:
+        """The all-seeing oracle's memory: the whole world, as it is now (comparison only)."""
+        self.step = step
+        self.grid = np.asarray(semantic, dtype=np.int16).copy()
+        self.ground = self.grid
+        self.last_seen[:] = step
+
     def sightings(self, kind: str) -> list[Sighting]:
         """Remembered moving things of ``kind``, most recently seen first."""
         found = [s for s in self.creatures.values() if s.kind == kind]
@@ -149,7 +157,9 @@ class MapMemoryWrapper(gymnasium.Wrapper):
     def _fill(self, info: dict[str, Any]) -> dict[str, Any]:
         # The backend returns a fresh dict every step: filled in place.
         semantic = info.get("semantic") if self.keep_world else info.pop("semantic", None)
-        if semantic is not None and "player_pos" in info:
+        if semantic is not None and self.keep_world:
+            self.memory.observe_world(semantic, self._t)
+        elif semantic is not None and "player_pos" in info:
             self.memory.observe_crafter(semantic, info["player_pos"], self._t)
         info["map"] = self.memory
         return info

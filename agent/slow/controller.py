@@ -77,16 +77,10 @@ class DeliberateController:
         return self.config.sees != "world"
 
     def _world(self, info: dict[str, Any]) -> np.ndarray:
-        """The map the controller acts on: its memory, or (an oracle) the whole world."""
-        if self.fair:
-            self._memory = info["map"]
-            return self._memory.grid
-        if "semantic" not in info:
-            raise RuntimeError(
-                "controller.sees=world needs the world map in info: make the env with"
-                " envs.make(..., sees='world')"
-            )
-        return info["semantic"]
+        """The map the controller acts on: the map memory (an oracle's env fills it with the
+        whole world: ``envs.make(..., sees="world")``)."""
+        self._memory = info["map"]
+        return self._memory.grid
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
         reflex = self._reflex(obs, info, in_view=False)

@@ -84,9 +84,9 @@ def test_drinks_when_thirsty():
 
 def test_roams_when_no_creature_to_fight_can_be_found():
     obs, info = envs.make("crafter", sees="world").reset(seed=0)
-    world = info["semantic"].copy()
+    world = info["map"].grid  # the oracle's map: the whole world
     world[world == ID["skeleton"]] = ID["path"]  # no skeleton anywhere: wait where they come
     controller = DeliberateController(ControllerConfig(sees="world"))
     controller.begin(Subgoal("defeat", "skeleton", 1))
-    decision = controller.act(obs, {**info, "semantic": world})
+    decision = controller.act(obs, info)
     assert decision.action is not None and decision.give_up is None
