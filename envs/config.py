@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import inspect
 import sys
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     try:
         if value is None and type(None) in typing.get_args(hint):
             return None
-        if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)) and args:
+        if origin in (typing.Union, types.UnionType) and args:
             return _coerce(value, args[0], key)  # Optional[X]
         if hint is bool:
             if isinstance(value, str):
@@ -100,24 +101,25 @@ def build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
             + ", ".join(prefix + k for k in fields)
         )
     kwargs = {}
+    defaults = _default(cls)
     for name, value in data.items():
         hint = hints[name]
         if dataclasses.is_dataclass(hint):
             if not isinstance(value, dict):
                 raise ConfigError(f"{prefix + name}: expected a mapping")
-            base = dataclasses.asdict(getattr(cls(), name)) if _defaults_ok(cls) else {}
+            base = dataclasses.asdict(getattr(defaults, name)) if defaults is not None else {}
             kwargs[name] = build(hint, {**base, **value}, f"{prefix}{name}.")
         else:
             kwargs[name] = _coerce(value, hint, prefix + name)
     return cls(**kwargs)
 
 
-def _defaults_ok(cls: type) -> bool:
+def _default(cls: type) -> Any:
+    """``cls()`` with every field at its default, or None when a field has no default."""
     try:
-        cls()
+        return cls()
     except TypeError:
-        return False
-    return True
+        return None
 
 
 def _set(data: dict[str, Any], dotted: str, value: str) -> None:
@@ -185,7 +187,7 @@ def field_docs(cls: type) -> dict[str, str]:
 def keys(cls: type, prefix: str = "") -> list[tuple[str, str, str]]:
     """(dotted key, default, docstring) for every leaf field of ``cls``, nested ones too."""
     hints = typing.get_type_hints(cls)
-    instance = cls() if _defaults_ok(cls) else None
+    instance = _default(cls)
     docs = field_docs(cls)
     rows: list[tuple[str, str, str]] = []
     for f in dataclasses.fields(cls):
