@@ -61,7 +61,7 @@ SHORTHANDS: dict[str, list[Shorthand]] = {
     "consolidate": [
         ("--trunk-epochs", "trunk.epochs", "trunk BC epochs (when the run has no trunk)",
          {"type": float}),
-        ("--epochs", "trainer.bc.epochs", "adapter BC epochs", {"type": float}),
+        ("--updates", "trainer.updates", "updates per consolidation round", {"type": int}),
         ("--alpha", "trigger.alpha", "significance level of the trigger", {"type": float}),
         ("--bc-only", "trainer.bc_only", "behaviour cloning alone", {"action": "store_true"}),
         ("--no-pw", "select_by_pw", "train on every verified step", {"action": "store_false"}),

@@ -5,8 +5,8 @@ At 10^4, 10^5 and 10^6 stored steps (``--sizes``), one run:
   grow with experience: what it learned lives in fixed-size weights);
 - retrieval agent, flat (exact) and HNSW (M=32) indexes: ``RetrievalMemory.act`` at
   batch 1 (key from the observation + subgoal embedding, k=8 search, vote).
-Keys are random unit vectors of the real key width (3*8*8 pooled pixels + 34 state +
-384 text = 610 floats): a flat search costs the same on any data; HNSW's graph is
+Keys are random unit vectors of the real key width (the map-memory features' key,
+``memory.retrieval.key_dim``, + 384 text): a flat search costs the same on any data; HNSW's graph is
 built on them. Memory = bytes of the serialised index + actions vs trunk + adapter
 files. Latency: median of ``--queries`` calls on real Crafter observations.
 faiss uses its default threads (all cores); the fast tier one thread.
@@ -32,9 +32,9 @@ from executor_latency import SUBGOALS, random_fast_tier
 import envs
 from agent.fast.config import FastConfig
 from agent.fast.executor import FastExecutor
-from envs.schema import state_vector
+from envs.features import features
 from memory.config import RetrievalConfig
-from memory.retrieval import RetrievalMemory
+from memory.retrieval import RetrievalMemory, key_dim
 from memory.text_embedding import SubgoalEmbedder
 
 
@@ -80,7 +80,7 @@ def main() -> None:
         fast.act(o, inf)
 
     cfg = RetrievalConfig()
-    dim = 3 * cfg.pool**2 + state_vector(frames[0][0], -1).shape[0] + text.shape[1]
+    dim = key_dim(text.shape[1], cfg)
     print(f"key width {dim}; faiss threads {faiss.omp_get_max_threads()}, torch threads 1")
     print(f"{'stored steps':>12s} {'agent':>10s} {'ms/decision':>12s} {'memory MB':>10s} "
           f"{'build s':>8s}")  # fmt: skip
@@ -100,8 +100,8 @@ def main() -> None:
 
             def act(i: int, memory: RetrievalMemory = memory) -> None:
                 o, inf = frames[i % len(frames)]
-                state = state_vector(o, int(inf.get("last_action", -1)))[None]
-                memory.act(o["rgb"][None], state, text, 17)
+                f = features(o, inf)
+                memory.act(f.grid[None], f.vector[None], text, 17)
 
             ms = median_ms(act, args.queries)
             size = memory.nbytes()

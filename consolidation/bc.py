@@ -1,7 +1,8 @@
 """Behaviour cloning for the fast tier: the trunk once, then one category's LoRA adapter.
 
-The loss is cross-entropy on the verified action plus a binary term on the
-subgoal-done head. Training the trunk updates every trunk weight; training an
+The loss is the cross-entropy of the teacher's label *set* (the log of the
+probability the policy gives to any of its equally good actions), so ties are not
+broken arbitrarily. Training the trunk updates every trunk weight; training an
 adapter updates only that adapter's LoRA weights (the trunk is frozen and
 other adapters are not touched: see ``agent.fast.adapters``).
 """
@@ -13,14 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from consolidation import distributed
 from consolidation.config import BCConfig
 from memory.transitions import Transitions
 
-Forward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+Forward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -28,31 +28,44 @@ class BCResult:
     losses: list[float]
     """Mean loss per logged chunk of updates."""
     accuracy: float
-    """Action accuracy on the training data at the end (argmax vs the verified action)."""
+    """On the training data at the end: how often the argmax is one of the teacher's actions."""
     updates: int
 
 
 def batch_tensors(
     data: Transitions, idx: np.ndarray, text_table: torch.Tensor, device: torch.device
 ) -> tuple[torch.Tensor, ...]:
+    """(grid, text, vector, label bitmask, action taken) on ``device``."""
     return (
-        torch.from_numpy(data.frames[idx]).to(device),
+        torch.from_numpy(data.grids[idx]).to(device),
         text_table[torch.from_numpy(data.text_ids[idx]).to(device)],
-        torch.from_numpy(data.states[idx]).to(device),
+        torch.from_numpy(data.vectors[idx]).to(device),
+        torch.from_numpy(data.labels[idx]).to(device),
         torch.from_numpy(data.actions[idx]).to(device),
-        torch.from_numpy(data.done[idx]).to(device),
     )
 
 
-def bc_loss(
-    forward: Forward, batch: tuple[torch.Tensor, ...], done_weight: float
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(loss, per-sample correct-argmax flags) for one batch."""
-    rgb, text, state, action, done = batch
-    logits, done_logit = forward(rgb, text, state)
-    loss = F.cross_entropy(logits.float(), action)
-    loss = loss + done_weight * F.binary_cross_entropy_with_logits(done_logit.float(), done)
-    return loss, logits.argmax(-1) == action
+def label_mask(labels: torch.Tensor, n_actions: int) -> torch.Tensor:
+    """(B,) bitmasks -> (B, n_actions) bool."""
+    bits = torch.arange(n_actions, device=labels.device)
+    return ((labels[:, None] >> bits[None, :]) & 1).bool()
+
+
+def set_log_prob(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """(B,) log of the probability of any action in each row's label set."""
+    logits = logits.float()
+    chosen = logits.masked_fill(~label, float("-inf")).logsumexp(-1)
+    return chosen - logits.logsumexp(-1)
+
+
+def bc_loss(forward: Forward, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss, per-sample "argmax is a teacher action" flags) for one batch."""
+    grid, text, vector, labels, _ = batch
+    logits = forward(grid, text, vector)
+    label = label_mask(labels, logits.shape[-1])
+    loss = -set_log_prob(logits, label).mean()
+    hit = label.gather(1, logits.argmax(-1, keepdim=True)).squeeze(1)
+    return loss, hit
 
 
 def run_updates(
@@ -88,7 +101,7 @@ def run_updates(
         idx = distributed.shard(batch_at(update))  # this rank's part of the batch
         batch = batch_tensors(data, idx, text_table, device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-            loss, _ = bc_loss(forward, batch, config.done_weight)
+            loss, _ = bc_loss(forward, batch)
         if penalty is not None:
             loss = loss + penalty()
         losses = {"bc": float(loss.detach())}
@@ -169,5 +182,5 @@ def evaluate_accuracy(
     for start in range(0, len(data), 1024):
         idx = np.arange(start, min(start + 1024, len(data)))
         batch = batch_tensors(data, idx, text_table, device)
-        correct += int(bc_loss(forward, batch, 0.0)[1].sum())
+        correct += int(bc_loss(forward, batch)[1].sum())
     return correct / max(1, len(data))

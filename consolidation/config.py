@@ -19,8 +19,6 @@ class BCConfig:
     """AdamW learning rate (cosine decay to 0 over the run)."""
     weight_decay: float = 1e-4
     """AdamW weight decay."""
-    done_weight: float = 0.2
-    """Weight of the subgoal-done head's loss next to the action loss."""
     seed: int = 0
     """Seeds the initial weights and the batch order."""
     log_every: int = 10
@@ -29,17 +27,25 @@ class BCConfig:
 
 @dataclass
 class TrainerConfig:
-    bc: BCConfig = field(default_factory=lambda: BCConfig(epochs=2.0, lr=2e-3))
+    bc: BCConfig = field(default_factory=lambda: BCConfig(lr=2e-3))
+    """Batch size, learning rate and seed of a round (its ``epochs`` is unused: see
+    ``updates``)."""
+    updates: int = 300
+    """The round's fixed update budget (the same however much data there is)."""
+    warmup: int = 30
+    """Updates over which the learning rate rises linearly from 0 (then cosine decay)."""
     dpo_weight: float = 0.5
-    """Weight of the preference term."""
-    dpo_beta: float = 0.1
-    """DPO's beta: how sharply the margin over the reference counts."""
+    """Weight of the per-step preference term on failure-correction pairs."""
+    dpo_beta: float = 0.5
+    """DPO's beta: how sharply the margin over the reference (the served version) counts."""
     bc_only: bool = False
     """Behaviour cloning alone (the comparison variant)."""
-    pairs_per_update: int = 8
-    """Failure-correction pairs sampled per update for the preference term."""
-    steps_per_side: int = 32
-    """Steps sampled from each attempt of a pair to estimate its mean log-likelihood."""
+    pairs_per_update: int = 128
+    """Failure-correction pairs (states) sampled per update for the preference term."""
+    kl_weight: float = 1.0
+    """Weight of the trust region: KL(served version || candidate) on replay states."""
+    kl_batch: int = 128
+    """Replay states per update for the trust region."""
     checkpoint_every: int = 25
     """Updates between resumable checkpoints."""
 
@@ -67,7 +73,7 @@ class PWConfig:
     interference: float = 1.0
     """Weight of low interference with other categories."""
     select: float = 0.7
-    """Fraction of the category's verified attempts (top PW) consolidation trains on."""
+    """Fraction of the category's new labelled states (top PW) a round trains on."""
 
 
 @dataclass
@@ -78,9 +84,12 @@ class ConsolidateConfig:
     trunk: BCConfig = field(default_factory=lambda: BCConfig(epochs=4.0))
     """Behaviour cloning of the trunk when the run has none yet."""
     tiers: tuple[str, ...] = ("slow", "fast")
-    """Whose verified attempts BC learns from (pairs always pair a failure with its fix)."""
+    """Whose attempts' labelled states a round learns from (every state carries the slow
+    controller's label; the guard's steps never count)."""
     select_by_pw: bool = True
-    """False: train on every verified step of the category (the no-PW variant)."""
+    """False: train on every new labelled state of the category (the no-PW variant)."""
+    replay_per_skill: int = 2000
+    """States per subgoal kept from earlier rounds and trained on again (the replay)."""
     validate_every: int = 10
     """Hold out every N-th episode of the category to evaluate before/after."""
     max_transitions: int | None = 200_000

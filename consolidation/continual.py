@@ -178,7 +178,7 @@ def _fisher(forward, params, data: Transitions, table, config: SingleConfig) -> 
     out = [torch.zeros_like(p) for p in params]
     chunks = np.array_split(idx, max(1, len(idx) // 32))
     for chunk in chunks:
-        loss, _ = bc_loss(forward, batch_tensors(data, chunk, table, CPU), 0.0)
+        loss, _ = bc_loss(forward, batch_tensors(data, chunk, table, CPU))
         for o, g in zip(out, torch.autograd.grad(loss, params), strict=True):
             o += g.detach() ** 2 / len(chunks)
     return out

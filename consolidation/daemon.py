@@ -35,7 +35,6 @@ from agent.fast.trunk import load_trunk, save_trunk
 from consolidation import distributed
 from consolidation.bc import evaluate_accuracy
 from consolidation.config import ConsolidateConfig
-from consolidation.pairs import mine_pairs
 from consolidation.trainer import train_category
 from consolidation.trigger import TriggerDecision, enough_successes, failure_jump, fixed_threshold
 from consolidation.trunk import train_trunk
@@ -47,6 +46,9 @@ from memory.text_embedding import SubgoalEmbedder
 from memory.transitions import NoTrainingDataError, Transitions, load_transitions
 
 Log = Callable[[str], None]
+Gate = Callable[[str, int], dict[str, Any]]
+"""gate(category, candidate version) -> {"publish": bool, "reason": str, ...numbers}: plays
+the candidate against the served version (``agent.evolve.gate``)."""
 
 
 class Consolidator:
@@ -58,6 +60,7 @@ class Consolidator:
         embedder: Any = None,
         log: Log = print,
         tensorboard: bool = True,
+        gate: Gate | None = None,
     ):
         self.run = Path(run)
         self.store_path = self.run / "store.sqlite"
@@ -75,6 +78,8 @@ class Consolidator:
         self._say: Log = log if self.main else (lambda _line: None)
         self.embedder = embedder or SubgoalEmbedder()
         self.log = log
+        self.gate = gate
+        """Decides whether a trained version replaces the served one (None: always)."""
         self.home = self.root / "consolidation"
         self.home.mkdir(parents=True, exist_ok=True)
         self._tb: Any = None
@@ -159,11 +164,18 @@ class Consolidator:
             return fixed_threshold(category, new, meta is not None, self.config.trigger), until
         if meta is None:
             return enough_successes(category, [bool(a.success) for a in attempts], alpha), until
-        # Baseline: the category's outcomes up to the served version (kept in its metadata).
-        history = meta.get("history", {"failures": 0, "attempts": 0})
-        k, n = int(history["failures"]), int(history["attempts"])
+        gate = (meta.get("gate") or {}).get("candidate")
+        if gate:
+            # Like with like: the served version's fast-tier failure rate when it was gated,
+            # against its fast-tier failure rate since.
+            k, n = int(gate["failed_attempts"]), int(gate["attempts"])
+            new = [a for a in self._new_attempts(category, meta) if a.tier == "fast"]
+        else:  # published ungated: the category's outcomes up to it (its metadata)
+            history = meta.get("history", {"failures": 0, "attempts": 0})
+            k, n = int(history["failures"]), int(history["attempts"])
+            new = self._new_attempts(category, meta)
         baseline = [True] * k + [False] * (n - k)
-        recent = [not a.success for a in self._new_attempts(category, meta)]
+        recent = [not a.success for a in new]
         return failure_jump(category, baseline, recent, alpha), until
 
     def _record(self, decision: TriggerDecision) -> None:
@@ -211,7 +223,7 @@ class Consolidator:
             everything = load_transitions(
                 [self.store_path],
                 max_transitions=cfg.max_transitions,
-                keep=lambda a: bool(a.success) and a.id <= until and a.tier in cfg.tiers,
+                keep=lambda a: a.success is not None and a.id <= until and a.tier in cfg.tiers,
             )
         except NoTrainingDataError as err:
             self._say(f"{category}: {err}")
@@ -219,37 +231,37 @@ class Consolidator:
             return
         mine_all = everything.subset(everything.categories == category)
         if len(mine_all) == 0:
-            self._say(f"{category}: no verified steps yet")
+            self._say(f"{category}: no labelled steps yet")
             shutil.rmtree(job, ignore_errors=True)
             return
-        train, val = mine_all.split(cfg.validate_every)
         table = torch.from_numpy(self.embedder.embed(everything.texts)).to(device)
         torch.manual_seed(cfg.trainer.bc.seed)  # fresh LoRA weights: the same on every run
         model = with_adapters(_copy(trunk), CATEGORIES).to(device).eval()
         parent = registry.latest(self.root, category)
+        meta_parent = self._served_meta(category)
         if parent is not None:
             load_adapter(model.cpu(), category, registry.served_folder(self.root, category), sha)
             model.to(device)
         model.set_adapter(category)
 
-        # What to learn: top-PW verified attempts, and failure-correction pairs.
-        pw = self._score(category, model, train, everything, table)
-        keep = pw.selected(cfg.pw.select) if cfg.select_by_pw else pw.attempts
-        selected = train.subset(np.isin(train.attempts, keep))
-        pairs = [
-            (p.corrected.id, p.failed.id)
-            for p in mine_pairs(self.store_path, category)
-            if p.failed.id <= until and p.corrected.id <= until
-        ]
-        ids = {k for pair in pairs for k in pair}
-        pair_data = (
-            load_transitions([self.store_path], keep=lambda a: a.id in ids) if pairs else None
-        )
-        pair_table = None
-        if pair_data is not None:
-            pair_table = torch.from_numpy(self.embedder.embed(pair_data.texts)).to(device)
-
-        before = self._val(model, category, val, table)
+        # What to learn: the new states (top PW), mixed with a replay reservoir of old ones.
+        seen_until = _seen_until(meta_parent, self.store_path)
+        fresh = mine_all.subset(mine_all.attempts % 2**32 > seen_until)
+        old = mine_all.subset(mine_all.attempts % 2**32 <= seen_until)
+        train_new, val = fresh.split(cfg.validate_every)
+        pw = self._score(category, model, train_new, everything, table)
+        keep = pw.selected(cfg.pw.select) if cfg.select_by_pw else np.arange(len(train_new))
+        selected = train_new.subset(keep) if len(train_new) else train_new
+        replay = reservoir(old, cfg.replay_per_skill, cfg.trainer.bc.seed)
+        data = selected.concat(replay)
+        is_replay = np.arange(len(data)) >= len(selected)
+        if len(data) == 0:
+            self._say(f"{category}: nothing new to learn")
+            shutil.rmtree(job, ignore_errors=True)
+            return
+        table = torch.from_numpy(self.embedder.embed(data.texts)).to(device)
+        val_table = torch.from_numpy(self.embedder.embed(val.texts)).to(device)
+        before = self._val(model, category, val, val_table)
         tb_tag = f"{category}/v{(parent or 0) + 1}"
 
         def on_update(done: int, total: int, losses: dict[str, float]) -> None:
@@ -258,22 +270,23 @@ class Consolidator:
                     self._tb.add_scalar(f"loss/{tb_tag}/{name}", value, done)
 
         result = train_category(
-            model, category, selected, table, pairs, pair_data, pair_table, cfg.trainer,
-            device, job / "checkpoint", on_update,
+            model, category, data, table, cfg.trainer, device, job / "checkpoint", on_update,
+            replay=is_replay,
         )  # fmt: skip
-        after = self._val(model, category, val, table)
-        if self._tb is not None:
+        after = self._val(model, category, val, val_table)
+        if self._tb is not None and len(pw.pw):
             for name, values in {**pw.components, "pw": pw.pw}.items():
                 self._tb.add_histogram(f"pw/{tb_tag}/{name}", values, 0)
             self._tb.flush()
         meta = {
-            "trainer": "bc" if cfg.trainer.bc_only or not pairs else "bc+dpo",
-            "data_sha256": selected.digest(),
-            "transitions": len(selected),
-            "attempts_selected": len(keep),
-            "attempts_scored": len(pw.attempts),
-            "pairs": len(pairs),
-            "pw": pw.stats(),
+            "trainer": "bc" if cfg.trainer.bc_only or not result.pairs else "bc+dpo",
+            "data_sha256": data.digest(),
+            "transitions": len(data),
+            "new_states": len(train_new),
+            "selected_states": len(selected),
+            "replay_states": len(replay),
+            "pairs": result.pairs,
+            "pw": pw.stats() if len(pw.pw) else {},
             "pw_per_skill": pw.per_skill(),
             "losses": result.to_dict(),
             "evaluation": {"val_accuracy_before": before, "val_accuracy_after": after},
@@ -289,14 +302,24 @@ class Consolidator:
             distributed.barrier()  # rank 0 publishes
             self.log(f"rank {distributed.rank()}: trained {category} (weights {digest})")
             return
-        version = registry.publish(model.cpu(), category, self.root, sha, meta)
+        gated = self.gate is not None
+        version = registry.publish(model.cpu(), category, self.root, sha, meta, serve=not gated)
+        verdict = None
+        if gated:
+            assert self.gate is not None
+            verdict = self.gate(category, version)
+            registry.annotate(self.root, category, version, {"gate": verdict})
+            if verdict["publish"]:
+                registry.serve(self.root, category, version)
         shutil.rmtree(job, ignore_errors=True)
         distributed.barrier()
         ranks = f", {distributed.size()} ranks" if distributed.active() else ""
+        fate = "published" if verdict is None or verdict["publish"] else "kept the served version;"
+        gate_note = "" if verdict is None else f"; gate: {verdict['reason']}"
         self._say(
-            f"{category}: published v{version} ({len(selected)} steps from {len(keep)} attempts,"
-            f" {len(pairs)} pairs; held-out action accuracy {_pct(before)} -> {_pct(after)}"
-            f"{ranks}; weights {digest})"
+            f"{category}: {fate} v{version} ({len(selected)} new states of {len(train_new)},"
+            f" {len(replay)} replayed, {result.pairs} pairs; held-out label accuracy"
+            f" {_pct(before)} -> {_pct(after)}{ranks}; weights {digest}{gate_note})"
         )
 
     def _history(self, category: str, until: int) -> dict[str, int]:
@@ -340,12 +363,12 @@ class Consolidator:
                 feats = _features(trunk_model, sample, table, self.device)
                 centroids.append(feats.mean(axis=0))
 
-        def trunk_features(r, t, s):
+        def trunk_features(g, t, v):
             with model.disable_adapter():
-                return trunk_model.features(r, t, s)
+                return trunk_model.features(g, t, v)
 
         return score(
-            train, table, skill_cost, skill_success, lambda r, t, s: model(r, t, s),
+            train, table, skill_cost, skill_success, lambda g, t, v: model(g, t, v),
             trunk_features, np.array(centroids), self.config.pw, self.device,
         )  # fmt: skip
 
@@ -353,7 +376,7 @@ class Consolidator:
         if len(val) == 0:
             return None
         model.set_adapter(category)
-        return evaluate_accuracy(lambda r, t, s: model(r, t, s), val, table, self.device)
+        return evaluate_accuracy(lambda g, t, v: model(g, t, v), val, table, self.device)
 
 
 @torch.no_grad()
@@ -363,9 +386,28 @@ def _features(policy: FastPolicy, data: Transitions, table, device) -> np.ndarra
     out = []
     for start in range(0, len(data), 1024):
         idx = np.arange(start, min(start + 1024, len(data)))
-        rgb, text, state, _, _ = batch_tensors(data, idx, table, device)
-        out.append(policy.features(rgb, text, state).float().cpu().numpy())
+        grid, text, vector, _, _ = batch_tensors(data, idx, table, device)
+        out.append(policy.features(grid, text, vector).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, policy.config.hidden))
+
+
+def _seen_until(meta: dict[str, Any] | None, store: Path) -> int:
+    """The last attempt id of ``store`` the served version learned from (0: none)."""
+    if meta is None or meta.get("store") != str(store.resolve()):
+        return 0
+    return int(meta.get("last_attempt_id", 0))
+
+
+def reservoir(old: Transitions, per_skill: int, seed: int) -> Transitions:
+    """Up to ``per_skill`` states of each subgoal text from earlier rounds (uniform, seeded)."""
+    if len(old) == 0 or per_skill <= 0:
+        return old.subset(np.zeros(len(old), dtype=bool))
+    rng = np.random.default_rng([seed, 7])
+    keep = np.zeros(len(old), dtype=bool)
+    for text_id in np.unique(old.text_ids):
+        rows = np.flatnonzero(old.text_ids == text_id)
+        keep[rng.choice(rows, min(per_skill, len(rows)), replace=False)] = True
+    return old.subset(keep)
 
 
 def _lora_digest(model: Any, category: str) -> str:

@@ -1,16 +1,23 @@
-"""Consolidation training of one category's adapter: behaviour cloning on selected verified
-steps plus a DPO-style preference term on failure-correction pairs.
+"""Consolidation training of one category's adapter: one round, anchored to the served version.
 
-The preference term compares whole attempts: for a pair (verified correction
-w, failed attempt l) with per-step mean log-likelihoods under the adapter
-(log pi) and under the frozen trunk with the adapter disabled (log ref),
+Each update minimises
 
-    L_pref = -log sigmoid(beta * ((log pi(w) - log ref(w)) - (log pi(l) - log ref(l))))
+    L = L_bc + dpo_weight * L_pref + kl_weight * L_kl
 
-and the loss is L_bc + weight * L_pref (``bc_only`` drops the second term).
+- ``L_bc``: cross-entropy of the teacher's label set (``consolidation.bc``) on a batch of
+  the round's data (new labelled steps mixed with the replay reservoir).
+- ``L_pref``: a per-step DPO term on failure-correction pairs aligned on one state: where
+  the fast tier acted and its action ``l`` is not among the teacher's actions ``W``,
+  ``-log sigmoid(beta * ((log pi(W|s) - log ref(W|s)) - (log pi(l|s) - log ref(l|s))))``,
+  with ``ref`` the adapter version being replaced, frozen.
+- ``L_kl``: a trust region, KL(ref || pi) on replay states, so what earlier rounds
+  learned is kept.
+
+The learning rate warms up linearly, then decays (cosine) over a fixed update budget.
 Only the category's LoRA weights get gradients. The loop is stateless in its
-randomness (batch order and pair samples derive from (seed, update)), so a
-checkpoint (adapter weights, optimizer, update index) resumes it exactly.
+randomness (batches derive from (seed, update)), and the reference is computed before
+training from the served version, so a checkpoint (adapter weights, optimizer, update
+index) resumes a round exactly.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from safetensors.torch import load_file, save
 
 from agent.fast.adapters import lora_parameters
 from consolidation import distributed
-from consolidation.bc import batch_tensors, run_updates
+from consolidation.bc import batch_tensors, label_mask, run_updates, set_log_prob
 from consolidation.config import TrainerConfig
 from memory.atomic import atomic_write, atomic_write_bytes
 from memory.transitions import Transitions
@@ -41,10 +48,32 @@ class TrainResult:
     updates: int
     resumed_from: int
     bc_losses: list[float]
-    pref_losses: list[float]
+    extra_losses: list[float]
+    """Preference + trust-region terms (weighted), per logged chunk."""
+    pairs: int
+    """State-aligned failure-correction pairs in the data."""
+    replay: int
+    """Replay states the trust region anchors."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def step_pairs(data: Transitions) -> np.ndarray:
+    """Indices of state-aligned failure-correction pairs: fast-tier steps whose action is not
+    one the teacher rates best there (the teacher's set is the correction)."""
+    return np.flatnonzero((data.actors == "fast") & ~data.agrees())
+
+
+@torch.no_grad()
+def reference_log_probs(forward, data: Transitions, table, device) -> torch.Tensor:
+    """(N, n_actions) log-softmax of the model as it is now (the served version) on ``data``."""
+    out = []
+    for start in range(0, len(data), 1024):
+        idx = np.arange(start, min(start + 1024, len(data)))
+        grid, text, vector, _, _ = batch_tensors(data, idx, table, device)
+        out.append(torch.log_softmax(forward(grid, text, vector).float(), -1))
+    return torch.cat(out) if out else torch.zeros(0, 1, device=device)
 
 
 def train_category(
@@ -52,52 +81,51 @@ def train_category(
     category: str,
     data: Transitions,
     table: torch.Tensor,
-    pairs: list[tuple[int, int]],
-    pair_data: Transitions | None,
-    pair_table: torch.Tensor | None = None,
     config: TrainerConfig | None = None,
     device: torch.device | None = None,
     checkpoint: Path | None = None,
     on_update: Callable[[int, int, dict[str, float]], None] | None = None,
+    replay: np.ndarray | None = None,
 ) -> TrainResult:
-    """Train ``category``'s adapter in ``model`` (a peft model over the frozen trunk).
+    """Train ``category``'s adapter in ``model`` (a peft model over the frozen trunk, with
+    the served version of the adapter loaded: the reference) for one round.
 
-    ``pairs``: (corrected attempt key, failed attempt key), both with steps in
-    ``pair_data``, whose texts are embedded in ``pair_table`` (default ``table``).
-    ``checkpoint``: a folder to save to every few updates and to resume from
-    when it holds a job for the same data and config.
+    ``replay``: (N,) bool, the rows of ``data`` from the replay reservoir (the trust
+    region's states). ``checkpoint``: a folder to save to every few updates and to
+    resume from when it holds a job for the same data and config.
     """
     cfg = config or TrainerConfig()
     device = device or torch.device("cpu")
     model.set_adapter(category)
+    model.eval()
+    forward = lambda g, t, v: model(g, t, v)  # noqa: E731
+    ref = reference_log_probs(forward, data, table, device)
     params = lora_parameters(model, category)
     for name, p in model.named_parameters():
         p.requires_grad_(name in params)
     opt = torch.optim.AdamW(params.values(), lr=cfg.bc.lr, weight_decay=cfg.bc.weight_decay)
-    per_epoch = max(1, -(-len(data) // cfg.bc.batch_size))
-    total = max(1, round(cfg.bc.epochs * per_epoch))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda u: 0.5 * (1.0 + math.cos(math.pi * min(u, total) / total))
-    )
-    use_pairs = bool(pairs) and pair_data is not None and not cfg.bc_only
-    steps_of: dict[int, np.ndarray] = {}
-    if use_pairs:
-        assert pair_data is not None
-        for key in {k for pair in pairs for k in pair}:
-            steps_of[key] = np.flatnonzero(pair_data.attempts == key)
-        pairs = [(w, lo) for w, lo in pairs if len(steps_of[w]) and len(steps_of[lo])]
-        use_pairs = bool(pairs)
+    total, warm = max(1, cfg.updates), max(0, cfg.warmup)
+
+    def lr_at(u: int) -> float:
+        if u < warm:
+            return (u + 1) / warm
+        return 0.5 * (1.0 + math.cos(math.pi * min(u - warm, total - warm) / max(1, total - warm)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    pairs = step_pairs(data) if not cfg.bc_only else np.zeros(0, dtype=np.int64)
+    anchors = np.flatnonzero(replay) if replay is not None else np.zeros(0, dtype=np.int64)
     job = {
         "category": category,
         "data_sha256": data.digest(),
         "pairs": len(pairs),
+        "replay": len(anchors),
         "config": asdict(cfg),
         "total": total,
     }
     start = _resume(checkpoint, job, model, params, opt) if checkpoint else 0
     for _ in range(start):
         sched.step()
-    ptable = pair_table if pair_table is not None else table
+    per_epoch = max(1, -(-len(data) // cfg.bc.batch_size))
 
     def batch_at(update: int) -> np.ndarray:
         # Stateless: the order of an epoch derives from (seed, epoch), so a resume is exact.
@@ -105,56 +133,54 @@ def train_category(
         order = np.random.default_rng([cfg.bc.seed, epoch]).permutation(len(data))
         return np.sort(order[pos * cfg.bc.batch_size : (pos + 1) * cfg.bc.batch_size])
 
-    def preference(update: int) -> torch.Tensor:
-        assert pair_data is not None
-        return _preference(model, pairs, steps_of, pair_data, ptable, cfg, device, update)
+    def anchored(update: int) -> torch.Tensor:
+        rng = np.random.default_rng([cfg.bc.seed, 1, update])
+        term = torch.zeros((), device=device)
+        if len(pairs) and cfg.dpo_weight > 0:
+            idx = np.sort(rng.choice(pairs, min(cfg.pairs_per_update, len(pairs)), False))
+            term = term + cfg.dpo_weight * _preference(forward, data, table, ref, idx, cfg, device)
+        if len(anchors) and cfg.kl_weight > 0:
+            idx = np.sort(rng.choice(anchors, min(cfg.kl_batch, len(anchors)), False))
+            term = term + cfg.kl_weight * _trust_region(forward, data, table, ref, idx, device)
+        return term
 
     def after(done: int, losses: dict[str, float]) -> None:
         if on_update is not None:
-            named = {"bc": losses["bc"], **({"pref": losses["extra"]} if "extra" in losses else {})}
-            on_update(done, total, named)
+            on_update(done, total, {"bc": losses["bc"], "anchor": losses.get("extra", 0.0)})
         at = done % cfg.checkpoint_every == 0 or done == total
         if checkpoint is not None and at and distributed.is_main():
             _save(checkpoint, job, done, params, opt)
 
     model.train()
+    extra = anchored if len(pairs) or len(anchors) else None
     curves = run_updates(
-        lambda r, t, s: model(r, t, s), list(params.values()), data, table, cfg.bc, device,
-        batch_at, range(start, total), opt, sched,
-        extra=preference if use_pairs else None, extra_weight=cfg.dpo_weight, on_update=after,
+        forward, list(params.values()), data, table, cfg.bc, device,
+        batch_at, range(start, total), opt, sched, extra=extra, on_update=after,
     )  # fmt: skip
     model.eval()
     for p in params.values():
         p.requires_grad_(False)
-    return TrainResult(total, start, curves["bc"], curves["extra"])
+    return TrainResult(total, start, curves["bc"], curves["extra"], len(pairs), len(anchors))
 
 
-def _preference(model, pairs, steps_of, data, table, cfg, device, update) -> torch.Tensor:
-    """The DPO term over a sample of pairs, in one batched forward with and one without
-    the adapter (the reference)."""
-    rng = np.random.default_rng([cfg.bc.seed, 1, update])
-    chosen = rng.choice(len(pairs), size=min(cfg.pairs_per_update, len(pairs)), replace=False)
-    idx, segment = [], []
-    for k, i in enumerate(chosen):
-        for side, key in enumerate(pairs[i]):
-            steps = steps_of[key]
-            pick = rng.choice(steps, size=min(cfg.steps_per_side, len(steps)), replace=False)
-            idx.append(np.sort(pick))
-            segment.append(np.full(len(pick), 2 * k + side))
-    flat, seg = np.concatenate(idx), torch.from_numpy(np.concatenate(segment)).to(device)
-    rgb, text, state, action, _ = batch_tensors(data, flat, table, device)
+def _preference(forward, data, table, ref, idx, cfg, device) -> torch.Tensor:
+    """Per-step DPO: the teacher's set W over the fast tier's action l, against the reference."""
+    grid, text, vector, labels, action = batch_tensors(data, idx, table, device)
+    logits = forward(grid, text, vector).float()
+    mask = label_mask(labels, logits.shape[-1])
+    logp = torch.log_softmax(logits, -1)
+    ref_rows = ref[torch.from_numpy(idx).to(device)]
+    win = set_log_prob(logits, mask) - ref_rows.masked_fill(~mask, float("-inf")).logsumexp(-1)
+    lose = (logp - ref_rows).gather(1, action[:, None])[:, 0]
+    return -F.logsigmoid(cfg.dpo_beta * (win - lose)).mean()
 
-    def mean_logp(logits: torch.Tensor) -> torch.Tensor:
-        lp = torch.log_softmax(logits.float(), -1).gather(1, action[:, None])[:, 0]
-        sums = torch.zeros(2 * len(chosen), device=device).index_add(0, seg, lp)
-        counts = torch.zeros(2 * len(chosen), device=device).index_add(0, seg, torch.ones_like(lp))
-        return sums / counts
 
-    policy = mean_logp(model(rgb, text, state)[0])
-    with torch.no_grad(), model.disable_adapter():
-        ref = mean_logp(model(rgb, text, state)[0])
-    margin = (policy - ref).view(-1, 2)  # columns: corrected (winner), failed (loser)
-    return -F.logsigmoid(cfg.dpo_beta * (margin[:, 0] - margin[:, 1])).mean()
+def _trust_region(forward, data, table, ref, idx, device) -> torch.Tensor:
+    """KL(ref || pi) averaged over replay states."""
+    grid, text, vector, _, _ = batch_tensors(data, idx, table, device)
+    logp = torch.log_softmax(forward(grid, text, vector).float(), -1)
+    ref_rows = ref[torch.from_numpy(idx).to(device)]
+    return (ref_rows.exp() * (ref_rows - logp)).sum(-1).mean()
 
 
 def _save(folder: Path, job: dict, done: int, params: dict, opt: torch.optim.Optimizer) -> None:

@@ -1,14 +1,15 @@
-"""Parameterization-worthiness (PW): which verified experience is worth turning into weights.
+"""Parameterization-worthiness (PW): which labelled states are worth turning into weights.
 
-Four components per verified attempt, each logged:
+Four components per state (a labelled step), each logged:
 
-- **cost saved**: what the slow tier spends on the attempt's skill (LLM tokens and
-  wall time per attempt) times how often the skill recurs;
+- **cost saved**: the teacher steps the state stands for (steps left in its attempt)
+  times how often its skill recurs, and the slow tier's tokens per attempt of the skill
+  times that recurrence;
 - **stability**: how consistently the skill succeeds (Laplace-smoothed rate);
-- **redundancy**: how well the served adapter (or the trunk) already predicts the
-  attempt's actions (mean log-likelihood: high = little to gain);
-- **interference**: how much the attempt resembles other categories' data (cosine
-  similarity of its mean trunk feature to their centroids).
+- **redundancy**: the probability the served adapter (or the trunk) already gives one of
+  the teacher's actions there (high = little to gain);
+- **interference**: how much the state resembles other categories' data (cosine
+  similarity of its trunk feature to their centroids).
 
 They combine scale-free: each is rank-normalised to [0, 1] within the pool, and
 PW = weighted mean of cost, stability, 1 - redundancy and 1 - interference.
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from consolidation.bc import batch_tensors, label_mask, set_log_prob
 from consolidation.config import PWConfig
 from memory.transitions import Transitions
 
@@ -30,18 +32,16 @@ COMPONENTS = ("cost", "stability", "redundancy", "interference")
 
 @dataclass
 class PWScores:
-    attempts: np.ndarray
-    """Attempt keys (as in ``Transitions.attempts``), one per scored attempt."""
     components: dict[str, np.ndarray]
-    """Raw value of each component per attempt."""
+    """Raw value of each component per state (row of the scored data)."""
     pw: np.ndarray
     skills: list[str]
-    """The attempt's skill key, e.g. 'collect wood'."""
+    """Each state's skill key, e.g. 'collect wood'."""
 
     def selected(self, fraction: float) -> np.ndarray:
-        """Keys of the top ``fraction`` attempts by PW (at least one)."""
+        """Row indices of the top ``fraction`` states by PW (at least one), in order."""
         k = max(1, round(fraction * len(self.pw)))
-        return self.attempts[np.argsort(-self.pw, kind="stable")[:k]]
+        return np.sort(np.argsort(-self.pw, kind="stable")[:k])
 
     def per_skill(self) -> dict[str, float]:
         out: dict[str, list[float]] = {}
@@ -88,8 +88,20 @@ def combine(components: dict[str, np.ndarray], cfg: PWConfig) -> np.ndarray:
     return sum(weights[n] * parts[n] for n in COMPONENTS) / total
 
 
-Scorer = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+Scorer = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 Featurer = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def steps_left(attempts: np.ndarray) -> np.ndarray:
+    """Per row, how many rows of the same attempt follow it, itself included (rows of an
+    attempt are in step order)."""
+    out = np.zeros(len(attempts), dtype=np.int64)
+    _, inverse, counts = np.unique(attempts, return_inverse=True, return_counts=True)
+    seen = np.zeros(len(counts), dtype=np.int64)
+    for i, k in enumerate(inverse):
+        out[i] = counts[k] - seen[k]
+        seen[k] += 1
+    return out
 
 
 @torch.no_grad()
@@ -104,57 +116,45 @@ def score(
     cfg: PWConfig,
     device: torch.device,
 ) -> PWScores:
-    """PW of every attempt in ``data`` (the category's verified steps).
+    """PW of every state in ``data`` (the category's labelled steps).
 
     ``skill_cost``: skill -> (mean tokens, mean seconds, attempts) of the slow tier;
     ``skill_success``: skill -> (verified, attempted); ``policy``: the served
     adapter's forward; ``trunk_features``: the trunk's hidden state;
     ``other_centroids``: (k, hidden) mean trunk features of the other categories.
     """
-    logp = np.zeros(len(data), dtype=np.float64)
-    feats = np.zeros((len(data), 0), dtype=np.float32)
+    covered = np.zeros(len(data), dtype=np.float64)
     chunks = []
     for start in range(0, len(data), 1024):
         idx = np.arange(start, min(start + 1024, len(data)))
-        rgb = torch.from_numpy(data.frames[idx]).to(device)
-        text = table[torch.from_numpy(data.text_ids[idx]).to(device)]
-        state = torch.from_numpy(data.states[idx]).to(device)
-        logits, _ = policy(rgb, text, state)
-        lp = torch.log_softmax(logits.float(), -1)
-        act = torch.from_numpy(data.actions[idx]).to(device)
-        logp[idx] = lp.gather(1, act[:, None])[:, 0].cpu().numpy()
-        chunks.append(trunk_features(rgb, text, state).float().cpu().numpy())
-    if chunks:
-        feats = np.concatenate(chunks)
-    keys, inverse = np.unique(data.attempts, return_inverse=True)
-    n = len(keys)
-    redundancy = np.bincount(inverse, weights=logp, minlength=n) / np.bincount(inverse, minlength=n)
-    mean_feat = np.zeros((n, feats.shape[1]))
-    np.add.at(mean_feat, inverse, feats)
-    mean_feat /= np.bincount(inverse, minlength=n)[:, None]
-    if len(other_centroids):
-        a = mean_feat / (np.linalg.norm(mean_feat, axis=1, keepdims=True) + 1e-8)
+        grid, text, vector, labels, _ = batch_tensors(data, idx, table, device)
+        logits = policy(grid, text, vector)
+        mask = label_mask(labels, logits.shape[-1])
+        covered[idx] = set_log_prob(logits, mask).exp().cpu().numpy()
+        chunks.append(trunk_features(grid, text, vector).float().cpu().numpy())
+    feats = np.concatenate(chunks) if chunks else np.zeros((0, 1), dtype=np.float32)
+    if len(other_centroids) and len(feats):
+        a = feats / (np.linalg.norm(feats, axis=1, keepdims=True) + 1e-8)
         b = other_centroids / (np.linalg.norm(other_centroids, axis=1, keepdims=True) + 1e-8)
         interference = (a @ b.T).max(axis=1)
     else:
-        interference = np.zeros(n)
-    first = np.zeros(n, dtype=np.int64)
-    first[inverse[::-1]] = np.arange(len(inverse))[::-1]
-    skills = [_skill(data.texts[data.text_ids[i]]) for i in first]
-    tokens = np.array([skill_cost.get(s, (0.0, 0.0, 0))[0] for s in skills])
-    seconds = np.array([skill_cost.get(s, (0.0, 0.0, 0))[1] for s in skills])
-    recur = np.array([skill_cost.get(s, (0.0, 0.0, 0))[2] for s in skills], dtype=np.float64)
-    cost = (rank01(tokens * recur) + rank01(seconds * recur)) / 2
+        interference = np.zeros(len(data))
+    skills = [_skill(data.texts[i]) for i in data.text_ids]
+    per_skill = {s: skill_cost.get(s, (0.0, 0.0, 0)) for s in set(skills)}
+    tokens = np.array([per_skill[s][0] for s in skills])
+    recur = np.array([per_skill[s][2] for s in skills], dtype=np.float64)
+    left = steps_left(data.attempts).astype(np.float64)
+    cost = (rank01(left * recur) + rank01(tokens * recur)) / 2
     ok = np.array([skill_success.get(s, (0, 0))[0] for s in skills], dtype=np.float64)
     tried = np.array([skill_success.get(s, (0, 0))[1] for s in skills], dtype=np.float64)
     stability = (ok + 1) / (tried + 2)
     components = {
         "cost": cost,
         "stability": stability,
-        "redundancy": redundancy,
+        "redundancy": covered,
         "interference": interference,
     }
-    return PWScores(keys, components, combine(components, cfg), skills)
+    return PWScores(components, combine(components, cfg), skills)
 
 
 def _skill(text: str) -> str:

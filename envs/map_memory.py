@@ -17,6 +17,7 @@ fills the same :class:`MapMemory` from its own local observations through
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,8 @@ class MapMemory:
         self.step = 0
         self.window: tuple[slice, slice] = (slice(0, 0), slice(0, 0))
         """The cells in view at the last observation."""
+        self.actions: deque[int] = deque(maxlen=8)
+        """The last actions the player took (most recent last)."""
 
     @property
     def seen(self) -> np.ndarray:
@@ -152,6 +155,7 @@ class MapMemoryWrapper(gymnasium.Wrapper):
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         self._t += 1
+        self.memory.actions.append(int(action))
         return obs, reward, terminated, truncated, self._fill(info)
 
     def _fill(self, info: dict[str, Any]) -> dict[str, Any]:

@@ -63,14 +63,3 @@ def inventory_dict(vector: np.ndarray) -> dict[str, int]:
 def status_dict(vector: np.ndarray) -> dict[str, float]:
     """Inverse of :func:`status_vector`."""
     return {name: float(v) for name, v in zip(STATUS, vector, strict=True)}
-
-
-def state_vector(
-    obs: dict[str, np.ndarray], last_action: int = -1, n_actions: int = 17
-) -> np.ndarray:
-    """The policy's state input: inventory and status (scaled), and the action the env last
-    took as a one-hot (``-1`` = none yet), which lets a memoryless policy keep a heading."""
-    last = np.zeros(n_actions + 1, dtype=np.float32)
-    last[last_action if 0 <= last_action < n_actions else n_actions] = 1.0
-    counts = np.concatenate([obs["inventory"].astype(np.float32), obs["status"]]) / 9.0
-    return np.concatenate([counts, last])

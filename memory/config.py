@@ -17,8 +17,8 @@ class RetrievalConfig:
     """flat (exact), hnsw or ivf."""
     k: int = 8
     """Neighbours that vote."""
-    pool: int = 8
-    """The rgb frame is average-pooled to pool x pool cells per channel."""
+    blocks: int = 3
+    """The map crop's materials are counted per blocks x blocks region (the coarse layout)."""
     text_weight: float = 1.0
     """Weight of the subgoal part of the key next to the observation part."""
     hnsw_m: int = 32
@@ -32,6 +32,10 @@ class RetrievalConfig:
             raise ConfigError(f"unknown index {self.kind!r}; valid choices: {', '.join(KINDS)}")
         if self.k < 1:
             raise ConfigError(f"retrieval k must be >= 1 (neighbours that vote), got {self.k}")
+        if not 1 <= self.blocks <= 17:
+            raise ConfigError(
+                f"retrieval blocks must be in 1..17 (regions per crop side), got {self.blocks}"
+            )
 
 
 @dataclass

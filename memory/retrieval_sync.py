@@ -1,8 +1,12 @@
 """Build or grow the retrieval memory next to a run's store: ``RUN/retrieval/``.
 
 Only episodes not indexed yet are read (their ids are kept in the memory's
-metadata), so a memory follows a store as agents keep writing it. The plan
-memory (``RUN/retrieval/plans/``) grows the same way.
+metadata), so a memory follows a store as agents keep writing it. Each labelled
+step of a verified attempt is keyed on the map-memory features the fast policy
+reads (``envs.features``) and stores the teacher's action
+(:func:`memory.retrieval.teacher_targets`): the same targets the fast tier
+learns, never a fast-tier sample the teacher rated worse. The plan memory
+(``RUN/retrieval/plans/``) grows the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 from envs.tasks import DEFAULT_TASKS_FILE
 from memory.config import RetrievalConfig
 from memory.plans import PlanMemory
-from memory.retrieval import META, RetrievalMemory
+from memory.retrieval import META, RetrievalMemory, key_dim, teacher_targets
 from memory.transitions import NoTrainingDataError, load_transitions
 
 FOLDER = "retrieval"
@@ -27,7 +31,7 @@ def sync(
     config: RetrievalConfig | None = None,
     tasks_file: str = DEFAULT_TASKS_FILE,
 ) -> dict[str, Any]:
-    """Add the verified steps of ``run``'s new episodes; returns what changed."""
+    """Add the labelled steps of ``run``'s new verified attempts; returns what changed."""
     store = Path(run) / "store.sqlite"
     if not store.exists():
         raise FileNotFoundError(f"no experience store at {store}; run `peam run --out {run}` first")
@@ -46,8 +50,8 @@ def sync(
         text = embedder.embed(data.texts)[data.text_ids]
         if memory is None:
             cfg = config or RetrievalConfig()
-            memory = RetrievalMemory(3 * cfg.pool**2 + data.states.shape[1] + text.shape[1], cfg)
-        memory.add(data.frames, data.states, text, data.actions)
+            memory = RetrievalMemory(key_dim(text.shape[1], cfg), cfg)
+        memory.add(data.grids, data.vectors, text, teacher_targets(data.actions, data.labels))
         episodes = {int(e) & 0xFFFFFFFF for e in np.unique(data.episodes)}
         memory.sources[key] = sorted(seen | episodes)
         memory.save(folder)

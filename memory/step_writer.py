@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-INSERT = "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT = "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _STOP = None
 #: Rows to insert, and an optional (sql, args) committed with them.
 _Job = tuple[list[tuple[Any, ...]], tuple[str, tuple[Any, ...]] | None]
@@ -37,7 +37,8 @@ class StepWriter:
         self._thread.start()
 
     def put(self, row: tuple[Any, ...]) -> None:
-        """Buffer one step row whose last field is the frame array (or None)."""
+        """Buffer one step row whose last two fields are the features and the frame (raw or
+        compressed bytes, or None)."""
         self._buffer.append(row)
         if len(self._buffer) >= self._batch:
             self._raise()
@@ -76,10 +77,13 @@ class StepWriter:
                 f"writing steps to {self._path} failed: {self._error}"
             ) from self._error
 
-    def _compress(self, frame: np.ndarray | bytes) -> bytes:
-        if isinstance(frame, bytes):  # compressed already (by a rollout worker)
+    def _compress(self, frame: np.ndarray | bytes | None) -> bytes | None:
+        if frame is None or isinstance(frame, bytes):  # None, or compressed by a worker
             return frame
         return zlib.compress(np.ascontiguousarray(frame, dtype=np.uint8), self._level)
+
+    def _features(self, blob: bytes | None) -> bytes | None:
+        return None if blob is None else zlib.compress(blob, self._level)
 
     def _loop(self) -> None:
         db = sqlite3.connect(self._path, timeout=30.0, isolation_level=None)
@@ -93,9 +97,7 @@ class StepWriter:
             batch, closing = job
             try:
                 if self._error is None:
-                    rows = [
-                        (*r[:-1], None if r[-1] is None else self._compress(r[-1])) for r in batch
-                    ]
+                    rows = [(*r[:-2], self._features(r[-2]), self._compress(r[-1])) for r in batch]
                     db.execute("BEGIN IMMEDIATE")
                     try:
                         db.executemany(INSERT, rows)

@@ -24,9 +24,11 @@ import numpy as np
 from memory.records import CallStats, Failure, Subgoal
 from memory.step_writer import StepWriter
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """2: steps record who chose the action (``actor``: slow, fast or guard); episodes record the
-achievements they unlocked (``unlocked``, a JSON list)."""
+achievements they unlocked (``unlocked``, a JSON list). 3: steps store the policy's input
+(``features``: ``envs.features``, compressed) and the teacher's label (``label``: a bitmask of
+the equally good actions the slow controller would take there; NULL = none)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,7 +51,7 @@ CREATE TABLE IF NOT EXISTS steps (
     episode_id INTEGER NOT NULL REFERENCES episodes(id), t INTEGER NOT NULL,
     attempt_id INTEGER, action INTEGER NOT NULL, reward REAL NOT NULL,
     inventory BLOB NOT NULL, status BLOB NOT NULL, position BLOB NOT NULL, actor TEXT,
-    frame BLOB, PRIMARY KEY (episode_id, t)) WITHOUT ROWID;
+    label INTEGER, features BLOB, frame BLOB, PRIMARY KEY (episode_id, t)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS planner_calls (
     id INTEGER PRIMARY KEY, episode_id INTEGER REFERENCES episodes(id), attempt_id INTEGER,
     kind TEXT NOT NULL, planner TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
@@ -105,6 +107,10 @@ class StepRecord:
     actor: str | None = None
     """Who chose the action: slow (the controller), fast (the policy) or guard (the slow
     tier's reflexes during a fast attempt)."""
+    label: int | None = None
+    """Bitmask of the actions the slow controller rates equally best here (None: no label)."""
+    features: bytes | None = None
+    """The policy's input at this step (``envs.features.decode``), when read."""
 
 
 class ExperienceStore:
@@ -136,7 +142,8 @@ class ExperienceStore:
             elif int(row[0]) != SCHEMA_VERSION:
                 raise SchemaVersionError(
                     f"{self.path} has schema version {row[0]}, this runtime reads"
-                    f" {SCHEMA_VERSION} (version 2 records which tier chose each step's action);"
+                    f" {SCHEMA_VERSION} (version 3 stores the policy's input and the teacher's"
+                    " label with every step);"
                     " play it again into a new run folder (or --overwrite), or read it with the"
                     " peam version that wrote it"
                 )
@@ -241,9 +248,12 @@ class ExperienceStore:
         action: int,
         reward: float,
         actor: str = "slow",
+        features: bytes | None = None,
+        label: int | None = None,
     ) -> None:
-        """Record the observation an action was chosen on, the action, its reward, and who
-        chose it (``actor``: slow, fast or guard).
+        """Record the observation an action was chosen on, the action, its reward, who
+        chose it (``actor``: slow, fast or guard), the policy's input (``features``, from
+        ``envs.features.encode``) and the teacher's label (a bitmask of actions, or None).
 
         Rows are committed by a background writer within milliseconds; every
         attempt and episode boundary waits for them (:meth:`flush`). The frame
@@ -251,7 +261,7 @@ class ExperienceStore:
         in place afterwards (backends return a new array every step).
         """
         self._steps.put((episode_id, t, attempt_id, int(action), float(reward),
-                         *encode_state(obs), actor, obs.get("rgb")))  # fmt: skip
+                         *encode_state(obs), actor, label, features, obs.get("rgb")))  # fmt: skip
 
     def log_step_encoded(
         self,
@@ -265,9 +275,11 @@ class ExperienceStore:
         position: bytes,
         frame: bytes | None,
         actor: str = "slow",
+        features: bytes | None = None,
+        label: int | None = None,
     ) -> None:
-        """:meth:`log_step` with the arrays already encoded (int32/float32 bytes, zlib frame),
-        as a rollout worker sends them."""
+        """:meth:`log_step` with the arrays already encoded (int32/float32 bytes, zlib frame
+        and features), as a rollout worker sends them."""
         self._steps.put(
             (
                 episode_id,
@@ -279,6 +291,8 @@ class ExperienceStore:
                 status,
                 position,
                 actor,
+                label,
+                features,
                 frame,
             )
         )
@@ -402,21 +416,24 @@ class ExperienceStore:
             for r in rows
         ]
 
-    def steps(self, episode_id: int, frames: bool = True) -> Iterator[StepRecord]:
+    def steps(
+        self, episode_id: int, frames: bool = True, features: bool = False
+    ) -> Iterator[StepRecord]:
+        """The episode's steps in order; ``frames``/``features`` read those columns too."""
         self.flush()  # see this process's own writes
         shape_row = self._db.execute(
             "SELECT frame_shape FROM episodes WHERE id=?", (episode_id,)
         ).fetchone()
         shape = tuple(json.loads(shape_row[0])) if shape_row and shape_row[0] else None
-        cols = "t, attempt_id, action, reward, inventory, status, position, actor" + (
-            ", frame" if frames else ""
-        )
+        cols = "t, attempt_id, action, reward, inventory, status, position, actor, label"
+        cols += ", frame" if frames else ", NULL"
+        cols += ", features" if features else ", NULL"
         for r in self._db.execute(
             f"SELECT {cols} FROM steps WHERE episode_id=? ORDER BY t", (episode_id,)
         ):
             frame = None
-            if frames and r[8] is not None and shape is not None:
-                frame = np.frombuffer(zlib.decompress(r[8]), dtype=np.uint8).reshape(shape)
+            if r[9] is not None and shape is not None:
+                frame = np.frombuffer(zlib.decompress(r[9]), dtype=np.uint8).reshape(shape)
             yield StepRecord(
                 r[0],
                 r[1],
@@ -427,6 +444,8 @@ class ExperienceStore:
                 np.frombuffer(r[6], dtype=np.float32),
                 frame,
                 r[7],
+                r[8],
+                None if r[10] is None else zlib.decompress(r[10]),
             )
 
     def start_state(self, episode_id: int, t: int) -> np.ndarray | None:

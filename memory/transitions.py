@@ -1,20 +1,23 @@
-"""Training transitions read from an experience store: verified steps of a category, as arrays.
+"""Training transitions read from an experience store: labelled steps of a category, as arrays.
 
-Only steps of attempts the environment verified are used (behaviour cloning
-learns what worked). Each transition carries the subgoal it served, so the
-policy is conditioned on the subgoal's text embedding.
+Every step stores the policy's input (``envs.features``) and, where the slow
+controller was asked, its label: the set of actions it rates equally best there
+(on its own steps, and on every fast-tier step: DAgger). Behaviour cloning learns
+those labels, never the fast tier's own samples or the guard's reflexes. Each
+transition carries the subgoal it served, so the policy is conditioned on the
+subgoal's text embedding.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from envs.schema import state_vector
+from envs.features import decode
 from memory.store import AttemptRecord, ExperienceStore
 
 
@@ -24,39 +27,53 @@ class NoTrainingDataError(RuntimeError):
 
 @dataclass
 class Transitions:
-    frames: np.ndarray
-    """(N, H, W, 3) uint8: the observation each action was taken from."""
-    states: np.ndarray
-    """(N, state_dim) float32: inventory, status, last action (``envs.schema.state_vector``)."""
+    grids: np.ndarray
+    """(N, 2, crop, crop) uint8: the map-memory crop each action was chosen on."""
+    vectors: np.ndarray
+    """(N, vector_dim) float32: the feature vector at that step (``envs.features``)."""
     text_ids: np.ndarray
     """(N,) int64 index into :attr:`texts`: the subgoal being pursued."""
     texts: list[str]
     actions: np.ndarray
-    """(N,) int64: the action the verified attempt took."""
-    done: np.ndarray
-    """(N,) float32: 1.0 on the step that completed the subgoal."""
+    """(N,) int64: the action taken (by the actor)."""
+    labels: np.ndarray
+    """(N,) int64 bitmask: the teacher's equally good actions (never 0 here)."""
+    actors: np.ndarray
+    """(N,) str: who took the action (slow, fast)."""
     categories: np.ndarray
     """(N,) str: the subgoal's category."""
     episodes: np.ndarray
     """(N,) int64: a key of the episode the step came from (store index * 2**32 + id)."""
     attempts: np.ndarray
     """(N,) int64: a key of the attempt the step belongs to (store index * 2**32 + id)."""
+    success: np.ndarray
+    """(N,) bool: the attempt was verified."""
 
     def __len__(self) -> int:
         return len(self.actions)
 
     def subset(self, mask: np.ndarray) -> Transitions:
-        return Transitions(
-            self.frames[mask],
-            self.states[mask],
-            self.text_ids[mask],
-            self.texts,
-            self.actions[mask],
-            self.done[mask],
-            self.categories[mask],
-            self.episodes[mask],
-            self.attempts[mask],
-        )
+        return Transitions(**{
+            f.name: getattr(self, f.name) if f.name == "texts" else getattr(self, f.name)[mask]
+            for f in fields(self)
+        })  # fmt: skip
+
+    def concat(self, other: Transitions) -> Transitions:
+        """Both sets in one (``other``'s subgoal texts re-indexed into this one's)."""
+        texts = list(self.texts)
+        index = {t: i for i, t in enumerate(texts)}
+        remap = np.array([index.setdefault(t, len(index)) for t in other.texts], dtype=np.int64)
+        texts = list(index)
+        out = {}
+        for f in fields(self):
+            if f.name == "texts":
+                out[f.name] = texts
+            elif f.name == "text_ids":
+                ids = remap[other.text_ids] if len(other) else other.text_ids
+                out[f.name] = np.concatenate([self.text_ids, ids])
+            else:
+                out[f.name] = np.concatenate([getattr(self, f.name), getattr(other, f.name)])
+        return Transitions(**out)
 
     def split(self, every: int) -> tuple[Transitions, Transitions]:
         """(train, validation): every ``every``-th episode is held out whole (0 = none)."""
@@ -66,10 +83,19 @@ class Transitions:
         mask = np.isin(self.episodes, held)
         return self.subset(~mask), self.subset(mask)
 
+    def label_sets(self, n_actions: int) -> np.ndarray:
+        """(N, n_actions) bool: the teacher's equally good actions per step."""
+        bits = np.arange(n_actions, dtype=np.int64)
+        return ((self.labels[:, None] >> bits[None, :]) & 1).astype(bool)
+
+    def agrees(self) -> np.ndarray:
+        """(N,) bool: the action taken is one the teacher rates best."""
+        return ((self.labels >> self.actions) & 1).astype(bool)
+
     def digest(self) -> str:
         """sha256 over the data: names the exact training set in adapter metadata."""
         h = hashlib.sha256()
-        for arr in (self.frames, self.states, self.text_ids, self.actions, self.done):
+        for arr in (self.grids, self.vectors, self.text_ids, self.actions, self.labels):
             h.update(np.ascontiguousarray(arr).tobytes())
         h.update("\n".join(self.texts).encode())
         return h.hexdigest()
@@ -82,68 +108,74 @@ def load_transitions(
     max_transitions: int | None = None,
     seed: int = 0,
     keep: Callable[[AttemptRecord], bool] | None = None,
+    verified_only: bool = False,
 ) -> Transitions:
-    """Every step of a verified attempt in ``stores`` (optionally only some categories/tiers).
+    """Every labelled step (slow or fast actor, never the guard) of attempts in ``stores``.
 
-    ``keep`` replaces the verified/tier/category filter (e.g. failed attempts for
-    preference pairs). ``max_transitions`` keeps a uniform random subset (fixed by ``seed``).
+    Attempts are chosen by tier and category (and, with ``verified_only``, success);
+    ``keep`` replaces that filter. ``max_transitions`` keeps a uniform random subset
+    (fixed by ``seed``).
     """
-    frames, states, text_ids, actions, done, cats, eps, atts = [], [], [], [], [], [], [], []
+    cols: dict[str, list] = {f: [] for f in ("grids", "vectors", "text_ids", "actions", "labels",
+                                             "actors", "categories", "episodes", "attempts",
+                                             "success")}  # fmt: skip
     texts: dict[str, int] = {}
     for index, path in enumerate(stores):
         if not Path(path).exists():
             raise FileNotFoundError(f"no experience store at {path}; run `peam run` first")
         with ExperienceStore(path) as store:
             for episode in store.episodes():
-                good = {
+                chosen = {
                     a.id: a
                     for a in store.attempts(episode.id)
                     if (
                         keep(a)
                         if keep is not None
-                        else a.success
+                        else a.success is not None
+                        and (a.success or not verified_only)
                         and a.tier in tiers
                         and (categories is None or a.subgoal.category in categories)
                     )
                 }
-                if not good:
+                if not chosen:
                     continue
-                last_action = -1
-                for step in store.steps(episode.id):
-                    attempt = good.get(step.attempt_id) if step.attempt_id is not None else None
-                    previous, last_action = last_action, step.action
-                    if attempt is None or step.frame is None:
+                for step in store.steps(episode.id, frames=False, features=True):
+                    attempt = chosen.get(step.attempt_id) if step.attempt_id is not None else None
+                    if attempt is None or not step.label or step.features is None:
                         continue
-                    text = attempt.subgoal.text
-                    frames.append(step.frame)
-                    states.append(
-                        state_vector({"inventory": step.inventory, "status": step.status}, previous)
-                    )
-                    text_ids.append(texts.setdefault(text, len(texts)))
-                    actions.append(step.action)
-                    last = step.t == (attempt.step_end or 0) - 1
-                    done.append(1.0 if attempt.success and last else 0.0)
-                    cats.append(attempt.subgoal.category)
-                    eps.append(index * 2**32 + episode.id)
-                    atts.append(index * 2**32 + attempt.id)
-    if not actions:
+                    if step.actor not in ("slow", "fast"):
+                        continue
+                    f = decode(step.features)
+                    cols["grids"].append(f.grid)
+                    cols["vectors"].append(f.vector)
+                    cols["text_ids"].append(texts.setdefault(attempt.subgoal.text, len(texts)))
+                    cols["actions"].append(step.action)
+                    cols["labels"].append(step.label)
+                    cols["actors"].append(step.actor)
+                    cols["categories"].append(attempt.subgoal.category)
+                    cols["episodes"].append(index * 2**32 + episode.id)
+                    cols["attempts"].append(index * 2**32 + attempt.id)
+                    cols["success"].append(bool(attempt.success))
+    if not cols["actions"]:
         wanted = ", ".join(categories) if categories else "any category"
         raise NoTrainingDataError(
-            f"no verified {'/'.join(tiers)}-tier steps for {wanted} in "
+            f"no labelled {'/'.join(tiers)}-tier steps for {wanted} in "
             f"{', '.join(str(p) for p in stores)}; record episodes with `peam run` first"
         )
     data = Transitions(
-        np.stack(frames),
-        np.stack(states).astype(np.float32),
-        np.asarray(text_ids, dtype=np.int64),
+        np.stack(cols["grids"]),
+        np.stack(cols["vectors"]).astype(np.float32),
+        np.asarray(cols["text_ids"], dtype=np.int64),
         list(texts),
-        np.asarray(actions, dtype=np.int64),
-        np.asarray(done, dtype=np.float32),
-        np.asarray(cats),
-        np.asarray(eps, dtype=np.int64),
-        np.asarray(atts, dtype=np.int64),
+        np.asarray(cols["actions"], dtype=np.int64),
+        np.asarray(cols["labels"], dtype=np.int64),
+        np.asarray(cols["actors"]),
+        np.asarray(cols["categories"]),
+        np.asarray(cols["episodes"], dtype=np.int64),
+        np.asarray(cols["attempts"], dtype=np.int64),
+        np.asarray(cols["success"], dtype=bool),
     )
     if max_transitions is not None and len(data) > max_transitions:
-        keep = np.random.default_rng(seed).choice(len(data), max_transitions, replace=False)
-        data = data.subset(np.sort(keep))
+        pick = np.random.default_rng(seed).choice(len(data), max_transitions, replace=False)
+        data = data.subset(np.sort(pick))
     return data

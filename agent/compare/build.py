@@ -28,7 +28,7 @@ from envs.config import ConfigError, load_dataclass
 from memory.atomic import atomic_write
 from memory.config import RetrievalConfig
 from memory.plans import PlanMemory
-from memory.retrieval import RetrievalMemory
+from memory.retrieval import RetrievalMemory, key_dim, teacher_targets
 from memory.transitions import Transitions
 
 Log = Callable[[str], None]
@@ -119,14 +119,13 @@ def build_retrieval(
         shutil.rmtree(root)
     started = time.perf_counter()
     config = RetrievalConfig(kind=spec.index, k=spec.k)
-    first = parts[ORDER[0]][0]
-    dim = 3 * config.pool**2 + first.states.shape[1] + table.shape[1]
-    memory = RetrievalMemory(dim, config)
+    memory = RetrievalMemory(key_dim(table.shape[1], config), config)
     matrix, growth, seen = [], [], 0
     for c in ORDER:
         train = parts[c][0]
         if len(train):
-            memory.add(train.frames, train.states, table[train.text_ids], train.actions)
+            targets = teacher_targets(train.actions, train.labels)
+            memory.add(train.grids, train.vectors, table[train.text_ids], targets)
         seen += len(train)
         growth.append({"steps": seen, "bytes": memory.nbytes() if len(memory) else 0})
         row: dict[str, float | None] = {}
@@ -135,8 +134,8 @@ def build_retrieval(
             if not len(held) or not len(memory):
                 row[d] = None
                 continue
-            got = memory.act(held.frames, held.states, table[held.text_ids], 17)
-            row[d] = float((got == held.actions).mean())
+            got = memory.act(held.grids, held.vectors, table[held.text_ids], 17)
+            row[d] = float(((held.labels >> got) & 1).mean())  # one of the teacher's actions
         matrix.append(row)
     memory.save(root)
     plans = PlanMemory(embedder)

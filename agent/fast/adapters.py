@@ -164,14 +164,14 @@ def _check(folder: Path, trunk_sha: str) -> str | None:
 @torch.no_grad()
 def routed_forward(
     model: PeftModel,
-    rgb: torch.Tensor,
+    grid: torch.Tensor,
     text: torch.Tensor,
-    state: torch.Tensor,
+    vector: torch.Tensor,
     categories: list[str],
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> torch.Tensor:
     """One forward where sample i uses adapter ``categories[i]`` (``__base__`` = trunk only)."""
     model.eval()
-    return model(rgb, text, state, adapter_names=categories)
+    return model(grid, text, vector, adapter_names=categories)
 
 
 @torch.no_grad()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from envs.schema import ITEMS, STATUS
+from envs.features import CROP, N_MATERIALS, VECTOR_DIM
 
 
 @dataclass
@@ -22,18 +22,23 @@ class FastConfig:
     gate_threshold: float = 0.5
     """Least gate probability for a gated subgoal to go to the fast tier."""
     seed: int = 0
-    """Mixed into the action-sampling seed (which is per subgoal text): a retry of a trial
-    with another seed samples other actions."""
+    """Mixed into the action-sampling seed (with the episode seed, the attempt number and
+    the subgoal text): another seed samples other actions on the same worlds."""
 
 
 @dataclass
 class PolicyConfig:
-    image_size: int = 64
-    """Height and width of the rgb input."""
+    crop: int = CROP
+    """Side of the map-memory crop around the player (``envs.features``)."""
+    n_materials: int = N_MATERIALS
+    """Distinct cell values in the crop (never seen, each material, outside the world)."""
+    material_dim: int = 8
+    """Size of each cell's learned material embedding."""
     text_dim: int = 384
     """Size of the subgoal text embedding (all-MiniLM-L6-v2: 384)."""
-    state_dim: int = len(ITEMS) + len(STATUS) + 17 + 1
-    """Inventory counts, status values, then the last action one-hot (none = the last slot)."""
+    vector_dim: int = VECTOR_DIM
+    """Nearest remembered things, frontier, facing, daylight, recent actions, inventory,
+    status (``envs.features``)."""
     hidden: int = 128
     """Width of the fused trunk."""
     n_actions: int = 17

@@ -30,16 +30,18 @@ from agent.fast.device import resolve_device
 from agent.fast.gate import AdapterGate, load_gate
 from agent.fast.policy import FastPolicy
 from agent.fast.trunk import TrunkError, load_trunk
-from envs.schema import state_vector
+from envs.features import Features, features
 from envs.tasks import CATEGORIES
 from memory.records import Decision, Subgoal
 from memory.text_embedding import SubgoalEmbedder
 
 
-def subgoal_rng(text: str, seed: int = 0) -> np.random.Generator:
-    """The sampling generator of one subgoal attempt (the same for the same text and seed)."""
+def subgoal_rng(text: str, seed: int = 0, key: tuple[int, int] = (0, 0)) -> np.random.Generator:
+    """The sampling generator of one subgoal attempt: fixed by the configured ``seed``, the
+    episode seed and attempt number (``key``) and the subgoal text, so every evaluation seed
+    and every retry samples its own stream, and a rerun samples the same one."""
     crc = zlib.crc32(text.encode())
-    return np.random.default_rng(crc if seed == 0 else [seed, crc])
+    return np.random.default_rng([seed, key[0] % 2**32, key[1], crc])
 
 
 class FastExecutor:
@@ -60,6 +62,7 @@ class FastExecutor:
         self.versions: dict[str, int | None] = {}
         """Adapter version served per category (None: an unversioned folder)."""
         self._tried: dict[str, int | None] = {}
+        self._pinned: set[str] = set()
         self.gate: AdapterGate | None = None
         self._merged: dict[str, FastPolicy] = {}
         self.model: Any = None
@@ -84,9 +87,12 @@ class FastExecutor:
         if config.gate:
             self.gate = load_gate(self.folder / "gate")
 
-    def _load(self, category: str) -> bool:
-        version = registry.latest(self.folder, category)
-        folder = registry.served_folder(self.folder, category)
+    def _load(self, category: str, version: int | None = None) -> bool:
+        if version is None:
+            version = registry.latest(self.folder, category)
+            folder = registry.served_folder(self.folder, category)
+        else:
+            folder = registry.category_dir(self.folder, category) / f"v{version}"
         self._tried[category] = version
         if load_adapter(self.model, category, folder, self.trunk_sha):
             self.versions[category] = version
@@ -96,6 +102,14 @@ class FastExecutor:
         if category not in self.model.peft_config:  # peft dropped it mid-load
             self.available.discard(category)
         return False
+
+    def pin(self, category: str, version: int) -> None:
+        """Serve ``version`` of ``category`` whatever LATEST says (a gate playing a candidate);
+        :meth:`refresh` leaves a pinned category alone."""
+        if self.model is None or not self._load(category, version):
+            raise ValueError(f"{category} v{version} did not load from {self.folder}")
+        self._pinned.add(category)
+        self.model.to(self.device).eval()
 
     def refresh(self) -> list[str]:
         """Load newly published adapter versions (between subgoals); returns what changed.
@@ -108,6 +122,8 @@ class FastExecutor:
         changed = []
         for category in CATEGORIES:
             version = registry.latest(self.folder, category)
+            if category in self._pinned:
+                continue
             if version is None or version == self._tried.get(category):
                 continue
             if self._load(category):
@@ -138,13 +154,14 @@ class FastExecutor:
 
     # -- one env -----------------------------------------------------------------------
 
-    def begin(self, subgoal: Subgoal) -> None:
+    def begin(self, subgoal: Subgoal, key: tuple[int, int] = (0, 0)) -> None:
+        """Start ``subgoal``; ``key`` = (episode seed, attempt number) seeds the sampling."""
         adapter = self.covers(subgoal)
         if adapter is None:
             raise ValueError(f"no adapter covers {subgoal.text!r}; ask covers() first")
         self._subgoal, self._adapter = subgoal, adapter
         self._text = self.embedder.embed([subgoal.text])[0]
-        self._rng = subgoal_rng(subgoal.text, self.config.seed)
+        self._rng = subgoal_rng(subgoal.text, self.config.seed, key)
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
         if self._subgoal is None:
@@ -152,12 +169,12 @@ class FastExecutor:
         policy = self._merged.get(self._adapter)
         if policy is None:
             policy = self._merged[self._adapter] = merged_policy(self.model, self._adapter)
-        d = self.device
+        d, f = self.device, features(obs, info)
         with torch.inference_mode(), self._autocast():
-            logits, _done = policy(
-                torch.from_numpy(obs["rgb"][None]).to(d),
+            logits = policy(
+                torch.from_numpy(f.grid[None]).to(d),
                 torch.from_numpy(self._text[None]).to(d),
-                torch.from_numpy(self._state(obs, info.get("last_action", -1))[None]).to(d),
+                torch.from_numpy(f.vector[None]).to(d),
             )
         return Decision(int(self._choose(logits.float().cpu().numpy(), self._rng)[0]))
 
@@ -165,43 +182,31 @@ class FastExecutor:
 
     def act_batch(
         self,
-        obs: dict[str, np.ndarray],
+        seen: list[Features],
         subgoals: list[Subgoal],
         rngs: list[np.random.Generator],
-        last_actions: list[int] | None = None,
     ) -> np.ndarray:
         """One forward for a batch of envs, each routed to its own adapter (``adapter_names=``).
 
-        ``obs`` holds batched arrays (as from a ``gymnasium.vector`` env);
-        ``last_actions`` the action each env last took (``info["last_action"]``).
+        ``seen``: each env's policy input (``envs.features.features(obs, info)``).
         """
         names = [self.covers(s) for s in subgoals]
         if any(n is None for n in names):
             raise ValueError("every subgoal in act_batch needs an adapter; ask covers() first")
         d = self.device
         text = self.embedder.embed([s.text for s in subgoals])
-        last = last_actions if last_actions is not None else [-1] * len(subgoals)
-        states = np.stack(
-            [
-                self._state({"inventory": i, "status": s}, a)
-                for i, s, a in zip(obs["inventory"], obs["status"], last, strict=True)
-            ]
-        )
         with self._autocast():
-            logits, _done = routed_forward(
+            logits = routed_forward(
                 self.model,
-                torch.from_numpy(np.ascontiguousarray(obs["rgb"])).to(d),
+                torch.from_numpy(np.stack([f.grid for f in seen])).to(d),
                 torch.from_numpy(text).to(d),
-                torch.from_numpy(states).to(d),
+                torch.from_numpy(np.stack([f.vector for f in seen])).to(d),
                 names,  # type: ignore[arg-type]
             )
         arr = logits.float().cpu().numpy()
         return np.array([self._choose(arr[i : i + 1], rng)[0] for i, rng in enumerate(rngs)])
 
     # -- helpers ---------------------------------------------------------------------
-
-    def _state(self, obs: dict[str, np.ndarray], last_action: int) -> np.ndarray:
-        return state_vector(obs, int(last_action), self.model.base_model.model.config.n_actions)
 
     def _choose(self, logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Sample each row's action at the configured temperature (argmax at 0)."""

@@ -1,8 +1,12 @@
-"""The fast tier's multimodal policy: image + subgoal text embedding + inventory/status -> actions.
+"""The fast tier's policy: what the slow tier reads (the map memory) + the subgoal -> actions.
 
-The trunk (encoders and fusion) is trained once by behaviour cloning and then
-frozen; skills live in per-category LoRA adapters (see ``agent.fast.adapters``) on
-the layers named in :data:`LORA_TARGETS`.
+Inputs (``envs.features``): an egocentric crop of the map memory (each cell's remembered
+material, embedded, and how long ago it was seen), a vector (nearest remembered
+resources, stations, creatures and frontier; facing, daylight, recent actions,
+inventory, status) and the subgoal's text embedding. The trunk (encoders and fusion)
+is trained once and then frozen; skills live in per-category LoRA adapters (see
+``agent.fast.adapters``) on the layers named in :data:`LORA_TARGETS`, the map
+encoder's projection among them.
 """
 
 from __future__ import annotations
@@ -12,46 +16,47 @@ from torch import nn
 
 from agent.fast.config import PolicyConfig
 
-LORA_TARGETS = ("fuse", "body", "action_head", "done_head")
+LORA_TARGETS = ("map_proj", "fuse", "body", "action_head")
 
 
 class FastPolicy(nn.Module):
     def __init__(self, config: PolicyConfig | None = None):
         super().__init__()
         self.config = cfg = config or PolicyConfig()
-        self.image = nn.Sequential(
-            nn.Conv2d(3, 16, kernel_size=8, stride=4),
+        self.material = nn.Embedding(cfg.n_materials, cfg.material_dim)
+        self.map = nn.Sequential(
+            nn.Conv2d(cfg.material_dim + 2, 32, kernel_size=3, padding=1),
             nn.ReLU(),
-            nn.Conv2d(16, 32, kernel_size=4, stride=2),
+            nn.Conv2d(32, 32, kernel_size=3, stride=2),
             nn.ReLU(),
             nn.Flatten(),
         )
         with torch.no_grad():
-            flat = self.image(torch.zeros(1, 3, cfg.image_size, cfg.image_size)).shape[1]
-        self.image_proj = nn.Linear(flat, cfg.hidden)
+            flat = self.map(torch.zeros(1, cfg.material_dim + 2, cfg.crop, cfg.crop)).shape[1]
+        self.map_proj = nn.Linear(flat, cfg.hidden)
         self.text = nn.Linear(cfg.text_dim, cfg.hidden)
-        self.state = nn.Linear(cfg.state_dim, cfg.hidden)
+        self.vector = nn.Linear(cfg.vector_dim, cfg.hidden)
         self.fuse = nn.Linear(3 * cfg.hidden, cfg.hidden)
         self.body = nn.Linear(cfg.hidden, cfg.hidden)
         self.action_head = nn.Linear(cfg.hidden, cfg.n_actions)
-        self.done_head = nn.Linear(cfg.hidden, 1)
 
-    def forward(
-        self, rgb: torch.Tensor, text: torch.Tensor, state: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``rgb`` (B,H,W,3) uint8, ``text`` (B,text_dim), ``state`` (B,state_dim) ->
-        action logits (B,n_actions) and subgoal-done logit (B,)."""
-        h = self.features(rgb, text, state)
-        return self.action_head(h), self.done_head(h).squeeze(-1)
+    def forward(self, grid: torch.Tensor, text: torch.Tensor, vector: torch.Tensor) -> torch.Tensor:
+        """``grid`` (B,2,crop,crop) uint8, ``text`` (B,text_dim), ``vector`` (B,vector_dim)
+        -> action logits (B,n_actions)."""
+        return self.action_head(self.features(grid, text, vector))
 
-    def features(self, rgb: torch.Tensor, text: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-        """The fused hidden state (B, hidden) the heads read."""
-        x = rgb.permute(0, 3, 1, 2).float() / 255.0
+    def features(
+        self, grid: torch.Tensor, text: torch.Tensor, vector: torch.Tensor
+    ) -> torch.Tensor:
+        """The fused hidden state (B, hidden) the head reads."""
+        material = self.material(grid[:, 0].long()).permute(0, 3, 1, 2)
+        age = grid[:, 1:2].float()
+        cells = torch.cat([material, age / 255.0, (age > 0).float()], dim=1)
         h = torch.cat(
             [
-                torch.relu(self.image_proj(self.image(x))),
+                torch.relu(self.map_proj(self.map(cells))),
                 torch.relu(self.text(text)),
-                torch.relu(self.state(state)),
+                torch.relu(self.vector(vector)),
             ],
             dim=-1,
         )

@@ -3,6 +3,7 @@
 Layout under a fast-tier folder (``peam train-fast --out`` or a run folder)::
 
     adapters/<category>/v<N>/   peft files + peam_adapter.json (hashes, provenance, metrics)
+    adapters/<category>/v<N>/notes.json  what happened to it later (its gate decision)
     adapters/<category>/LATEST  the served version, e.g. "v3"
 
 Publishing writes the version into a temp dir, fsyncs, renames it into place,
@@ -24,6 +25,7 @@ from agent.fast.adapters import META, save_adapter
 from memory.atomic import atomic_write
 
 LATEST = "LATEST"
+NOTES = "notes.json"
 _VERSION = re.compile(r"^v(\d+)$")
 
 
@@ -61,16 +63,46 @@ def served_folder(root: Path, category: str) -> Path:
 
 
 def publish(
-    model: PeftModel, category: str, root: Path, trunk_sha: str, meta: dict[str, Any]
+    model: PeftModel,
+    category: str,
+    root: Path,
+    trunk_sha: str,
+    meta: dict[str, Any],
+    serve: bool = True,
 ) -> int:
-    """Save ``category``'s adapter as the next version and serve it; returns the version."""
+    """Save ``category``'s adapter as the next version and (unless ``serve`` is false: a
+    candidate waiting for its gate) serve it; returns the version."""
     version = max(versions(root, category), default=0) + 1
     parent = latest(root, category)
     folder = category_dir(root, category) / f"v{version}"
     save_adapter(model, category, folder, trunk_sha, {**meta, "version": version, "parent": parent})
     _fsync_dir(folder.parent)
-    atomic_write(category_dir(root, category) / LATEST, f"v{version}\n")
+    if serve:
+        atomic_write(category_dir(root, category) / LATEST, f"v{version}\n")
     return version
+
+
+def serve(root: Path, category: str, version: int) -> None:
+    """Serve ``version`` (a gate's decision, or a human forcing one)."""
+    if version not in versions(root, category):
+        have = ", ".join(f"v{v}" for v in versions(root, category)) or "none"
+        raise RegistryError(f"{category} has no v{version}; versions: {have}")
+    atomic_write(category_dir(root, category) / LATEST, f"v{version}\n")
+
+
+def annotate(root: Path, category: str, version: int, notes: dict[str, Any]) -> None:
+    """Add ``notes`` (e.g. the gate's decision) to a version's record (``notes.json``, kept
+    apart from the hashed adapter files)."""
+    path = category_dir(root, category) / f"v{version}" / NOTES
+    old = _notes(path)
+    atomic_write(path, json.dumps({**old, **notes}, indent=2, default=str))
+
+
+def _notes(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
 
 
 def rollback(root: Path, category: str, to: int | None = None) -> int:
@@ -104,7 +136,8 @@ def describe(root: Path, category: str) -> list[dict[str, Any]]:
             meta = json.loads(meta_path.read_text())
         except (OSError, json.JSONDecodeError):
             meta = {"problem": f"{META} unreadable"}
-        out.append({**meta, "version": v, "served": v == served})
+        notes = _notes(meta_path.parent / NOTES)
+        out.append({**meta, **notes, "version": v, "served": v == served})
     return out
 
 

@@ -1,7 +1,9 @@
 """The retrieval agent's executor: acts by nearest-neighbour vote over stored verified steps.
 
 Plugs into the runner where the fast tier does (``covers``/``begin``/``act``),
-so the same hand-off, guard and verification apply to both memories.
+so the same hand-off, guard and verification apply to both memories, and reads
+the same input as the fast policy: the map-memory features (``envs.features``)
+of ``info["map"]``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from agent.fast.executor import subgoal_rng
-from envs.schema import state_vector
+from envs.features import features
 from memory.records import Decision, Subgoal
 from memory.retrieval import RetrievalMemory
 
@@ -44,17 +46,19 @@ class RetrievalExecutor:
         """Nothing to reload: a retrieval memory is read once (`peam memory` grows a copy)."""
         return []
 
-    def begin(self, subgoal: Subgoal) -> None:
+    def begin(self, subgoal: Subgoal, key: tuple[int, int] = (0, 0)) -> None:
+        """Start ``subgoal``; ``key`` = (episode seed, attempt number) seeds the sampling."""
         self._subgoal = subgoal
         self._text = self.embedder.embed([subgoal.text])
-        self._rng = subgoal_rng(subgoal.text, self.seed)
+        self._rng = subgoal_rng(subgoal.text, self.seed, key)
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
         if self._subgoal is None:
             raise RuntimeError("RetrievalExecutor.act() before begin(subgoal)")
-        state = state_vector(obs, int(info.get("last_action", -1)), self.n_actions)[None]
+        f = features(obs, info)
+        grid, vector = f.grid[None], f.vector[None]
         if self.sample:
-            votes = self.memory.votes(obs["rgb"][None], state, self._text, self.n_actions)[0]
+            votes = self.memory.votes(grid, vector, self._text, self.n_actions)[0]
             return Decision(int(self._rng.choice(self.n_actions, p=votes / votes.sum())))
-        action = self.memory.act(obs["rgb"][None], state, self._text, self.n_actions)[0]
+        action = self.memory.act(grid, vector, self._text, self.n_actions)[0]
         return Decision(int(action))

@@ -34,6 +34,9 @@ class RunnerConfig:
     stall_steps: int = 60
     """A fast-tier attempt gives up after this many steps without progress on its own
     verifier's counter, so the slow tier (or, without hand-off, the planner) corrects it."""
+    label: bool = True
+    """At every fast-tier step, ask the slow controller what it would do there and store its
+    equally good actions with the step (the DAgger label consolidation trains on)."""
 
 
 @dataclass

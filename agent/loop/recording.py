@@ -70,10 +70,13 @@ class RecordingStore:
         action: int,
         reward: float,
         actor: str = "slow",
+        features: bytes | None = None,
+        label: int | None = None,
     ) -> None:
         rgb = obs.get("rgb")
         frame = None if rgb is None else zlib.compress(np.ascontiguousarray(rgb), self._level)
-        step = ("step", t, attempt_id, int(action), float(reward), *encode_state(obs), frame, actor)
+        step = ("step", t, attempt_id, int(action), float(reward), *encode_state(obs), frame, actor,
+                features, label)  # fmt: skip
         self.record.events.append(step)
 
     def log_planner_call(
@@ -120,10 +123,9 @@ def replay(store: ExperienceStore, run_id: int, record: PlayedEpisode) -> int:
             failure = Failure(code, reason) if code is not None else None
             store.end_attempt(attempts[local], step, success, failure)
         elif kind == "step":
-            _, t, local, action, reward, inv, status, pos, frame, actor = event
-            store.log_step_encoded(
-                episode_id, t, attempts.get(local), action, reward, inv, status, pos, frame, actor
-            )
+            _, t, local, action, reward, inv, status, pos, frame, actor, features, label = event
+            store.log_step_encoded(episode_id, t, attempts.get(local), action, reward, inv, status,
+                                   pos, frame, actor, features, label)  # fmt: skip
         elif kind == "call":
             _, local, call_kind, planner, stats, latency = event
             store.log_planner_call(

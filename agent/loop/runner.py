@@ -17,6 +17,7 @@ import numpy as np
 
 from agent.loop.config import RunnerConfig
 from agent.slow.planner import Planner
+from envs.features import encode, features
 from envs.tasks import Task
 from envs.text import view
 from memory.records import CallStats, Decision, Failure, Subgoal
@@ -43,6 +44,10 @@ class SlowExecutor(Executor, Protocol):
 
 class FastTier(Executor, Protocol):
     """The fast tier (or the retrieval agent): takes the subgoals it covers."""
+
+    def begin(self, subgoal: Subgoal, key: tuple[int, int] = (0, 0)) -> None:
+        """Start ``subgoal``; ``key`` = (episode seed, attempt number) seeds its sampling."""
+        ...
 
     def covers(self, subgoal: Subgoal) -> str | None:
         """The adapter (category) that takes ``subgoal``, or None: the slow tier acts."""
@@ -126,6 +131,8 @@ class Act(NamedTuple):
     attempt_id: int
     obs: dict[str, np.ndarray]
     info: dict[str, Any]
+    key: tuple[int, int] = (0, 0)
+    """(episode seed, attempt number): seeds the fast tier's sampling for this attempt."""
 
 
 class Step(NamedTuple):
@@ -276,24 +283,37 @@ class EpisodeRunner:
                 attempt_id = store.begin_attempt(episode_id, subgoal, tier, t, corrects=corrects)
 
                 # ---- attempt: the executor acts, the env decides ---------------------------
-                executor.begin(subgoal)
+                sampling = (seed, attempts)
+                if tier == "fast":
+                    executor.begin(subgoal, sampling)  # type: ignore[call-arg]
+                    self.executor.begin(subgoal)  # the guard, and the teacher that labels
+                else:
+                    executor.begin(subgoal)
                 guard = self.executor.guard if tier == "fast" and cfg.guard else None
-                if guard is not None:
-                    self.executor.begin(subgoal)
+                teacher = getattr(self.executor, "advise", None) if cfg.label else None
                 failure: Failure | None = None
                 progress, stalled = verifier.value(info), 0
                 for _ in range(cfg.subgoal_budget):
                     decision = guard(obs, info) if guard is not None else None
-                    actor = "guard"
+                    actor, label = "guard", None
                     if decision is None:
-                        decision = yield Act(executor, tier, subgoal, attempt_id, obs, info)
+                        decision = yield Act(
+                            executor, tier, subgoal, attempt_id, obs, info, sampling
+                        )
                         actor = tier
+                        if tier == "fast" and teacher is not None:
+                            teacher(obs, info)  # what the slow tier would do here (DAgger)
+                        if tier == "slow" or teacher is not None:
+                            label = _mask(getattr(self.executor, "choices", ()))
                     if decision.give_up is not None:
                         failure = decision.give_up
                         break
                     action = int(decision.action)  # type: ignore[arg-type]
+                    seen = encode(features(obs, info)) if "map" in info else None
                     next_obs, reward, terminated, truncated, info = yield Step(action)
-                    store.log_step(episode_id, t, attempt_id, obs, action, reward, actor)
+                    store.log_step(
+                        episode_id, t, attempt_id, obs, action, reward, actor, seen, label
+                    )
                     obs = next_obs
                     t += 1
                     if record_video:
@@ -357,3 +377,11 @@ class EpisodeRunner:
         if truncated:
             return Failure("time_limit", "the episode hit its step limit", view(obs, info))
         return Failure("budget", f"not verified within {budget} steps", view(obs, info))
+
+
+def _mask(actions: Any) -> int | None:
+    """A set of actions as a bitmask (None when empty: no label)."""
+    bits = 0
+    for a in actions:
+        bits |= 1 << int(a)
+    return bits or None

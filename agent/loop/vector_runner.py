@@ -17,6 +17,7 @@ import numpy as np
 
 from agent.fast.executor import FastExecutor, subgoal_rng
 from agent.loop.runner import Act, Episode, EpisodeResult, EpisodeRunner, Reset, Step
+from envs.features import features
 from envs.tasks import Task
 
 
@@ -115,15 +116,12 @@ class VectorRunner:
                 for i in fast:
                     if attempt_of[i] != pending[i].attempt_id:
                         attempt_of[i] = pending[i].attempt_id
-                        rngs[i] = subgoal_rng(pending[i].subgoal.text, self.fast.config.seed)
-                batch = {
-                    k: np.stack([pending[i].obs[k] for i in fast]) for k in pending[fast[0]].obs
-                }
+                        p = pending[i]
+                        rngs[i] = subgoal_rng(p.subgoal.text, self.fast.config.seed, p.key)
                 actions = self.fast.act_batch(
-                    batch,
+                    [features(pending[i].obs, pending[i].info) for i in fast],
                     [pending[i].subgoal for i in fast],
                     [rngs[i] for i in fast],
-                    [pending[i].info.get("last_action", -1) for i in fast],
                 )
                 self.forwards += 1
                 for i, action in zip(fast, actions, strict=True):

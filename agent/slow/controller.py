@@ -21,7 +21,7 @@ from crafter import constants
 
 from agent.slow.config import ControllerConfig
 from agent.slow.explore import Explorer, likely_near
-from agent.slow.navigation import DO, ID, MOVE, NOOP, Goal, search, terrain
+from agent.slow.navigation import DO, ID, MOVE, NOOP, Goal, route, search, terrain
 from agent.slow.recipe_planner import SOURCES
 from agent.slow.shelter import Shelter
 from envs.crafter_env import ACTIONS
@@ -66,6 +66,10 @@ class DeliberateController:
         self._shelter = Shelter(self.config.search_cost)
         self.exploring = 0
         """Decisions spent exploring for something not seen yet (benchmarks read it)."""
+        self.choices: frozenset[int] = frozenset()
+        """The equally good actions at the last decision (its teacher label); empty when it
+        gave up."""
+        self._route: frozenset[int] | None = None
 
     def begin(self, subgoal: Subgoal) -> None:
         self.subgoal = subgoal
@@ -83,12 +87,33 @@ class DeliberateController:
         return self._memory.grid
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
+        self._route = None
         reflex = self._reflex(obs, info, in_view=False)
         if reflex is not None:
-            return reflex
+            return self._label(reflex)
+        return self.advise(obs, info)
+
+    def advise(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
+        """What the controller would do for the subgoal here, reflexes aside (the teacher's
+        answer at a fast-tier step the guard let through); sets :attr:`choices`."""
+        self._route = None
+        if self.subgoal is None:
+            raise RuntimeError("DeliberateController used before begin(subgoal)")
         sem = self._world(info)
         pos = (int(info["player_pos"][0]), int(info["player_pos"][1]))
-        return self._pursue(self.subgoal, obs, info, sem, pos, info["facing"], info["inventory"])
+        decision = self._pursue(
+            self.subgoal, obs, info, sem, pos, info["facing"], info["inventory"]
+        )
+        return self._label(decision)
+
+    def _label(self, decision: Decision) -> Decision:
+        if decision.action is None:
+            self.choices = frozenset()
+        elif self._route is not None and decision.action in self._route:
+            self.choices = self._route
+        else:
+            self.choices = frozenset((int(decision.action),))
+        return decision
 
     def guard(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision | None:
         """What the slow tier insists on before a fast-tier step, or None (the policy acts).
@@ -297,7 +322,7 @@ class DeliberateController:
             return action
         grid = terrain(sem, inv)
         grid[pos] = 0
-        path = search(grid, pos, facing, goal, self.config.search_cost)
+        path, self._route = route(grid, pos, facing, goal, self.config.search_cost, ties=True)
         if not path:
             return None
         return path[0]

@@ -59,25 +59,44 @@ def search(
     max_cost: int = 400,
 ) -> list[int] | None:
     """Cheapest action list from (start, facing) to a goal state (None past ``max_cost``)."""
+    return route(grid, start, facing, goal, max_cost)[0]
+
+
+def route(
+    grid: np.ndarray,
+    start: tuple[int, int],
+    facing: tuple[int, int],
+    goal: Goal,
+    max_cost: int = 400,
+    ties: bool = False,
+) -> tuple[list[int] | None, frozenset[int]]:
+    """:func:`search`, and with ``ties`` the first actions of *every* cheapest action list
+    (the set of equally good actions a teacher's label keeps); else just the path's first."""
     w, h = grid.shape
     cells = grid.tolist()
     fi = DIRS.index(facing)
     begin = (start[0], start[1], fi)
     best: dict[tuple[int, int, int], int] = {begin: 0}
     parent: dict[tuple[int, int, int], tuple[tuple[int, int, int], tuple[int, ...]]] = {}
+    first: dict[tuple[int, int, int], set[int]] = {}
     heap = [(0, begin)]
+    found: tuple[int, tuple[int, int, int]] | None = None
+    choices: set[int] = set()
     while heap:
         cost, state = heapq.heappop(heap)
+        if found is not None and cost > found[0]:
+            break
         if cost > best.get(state, 1 << 30) or cost > max_cost:
             continue
         x, y, f = state
         fx, fy = DIRS[f]
         if goal(x, y, fx, fy):
-            actions: list[int] = []
-            while state in parent:
-                state, step = parent[state]
-                actions[:0] = step
-            return actions
+            if found is None:
+                found = (cost, state)
+            choices |= first.get(state, set())
+            if not ties:
+                break
+            continue
         for d, (dx, dy) in enumerate(DIRS):
             nx, ny = x + dx, y + dy
             move = MOVE[(dx, dy)]
@@ -92,8 +111,20 @@ def search(
             else:
                 continue
             ncost = cost + extra
-            if ncost < best.get(nxt, 1 << 30):
+            old = best.get(nxt, 1 << 30)
+            if ncost < old:
                 best[nxt] = ncost
                 parent[nxt] = (state, step)
                 heapq.heappush(heap, (ncost, nxt))
-    return None
+                if ties:
+                    first[nxt] = set(first[state]) if state in first else {step[0]}
+            elif ties and ncost == old and nxt != begin:
+                first[nxt] |= first[state] if state in first else {step[0]}
+    if found is None:
+        return None, frozenset()
+    state = found[1]
+    actions: list[int] = []
+    while state in parent:
+        state, step = parent[state]
+        actions[:0] = step
+    return actions, frozenset(choices) if ties and choices else frozenset(actions[:1])

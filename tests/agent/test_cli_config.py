@@ -60,9 +60,9 @@ def test_help_of_every_command_lists_its_keys_and_imports_nothing_heavy() -> Non
         text=True,
         check=True,
     ).stdout
-    assert "trainer.bc.epochs = 2.0" in out  # a nested key with the section's own default
+    assert "trainer.bc.lr = 0.002" in out  # a nested key with the section's own default
     assert "Significance level of both tests." in out  # the field's docstring
-    assert "--epochs EPOCHS" in out and "(= --set trainer.bc.epochs=...)" in out
+    assert "--updates UPDATES" in out and "trainer.updates=...)" in out
 
 
 def test_every_shorthand_names_a_real_key() -> None:
@@ -85,10 +85,10 @@ def test_every_shorthand_names_a_real_key() -> None:
     for command, rows in SHORTHANDS.items():
         valid = {k for k, _, _ in keys(classes[command]())}
         assert {key for _, key, _, _ in rows} <= valid, command
-    # The same flag means the same thing everywhere: --epochs is the adapter's BC epochs.
+    # The same flag means the same thing everywhere.
     meaning = {cmd: dict((f, k) for f, k, _, _ in rows) for cmd, rows in SHORTHANDS.items()}
     assert meaning["train-fast"]["--epochs"] == "adapter.epochs"
-    assert meaning["consolidate"]["--epochs"] == "trainer.bc.epochs"
+    assert meaning["consolidate"]["--updates"] == "trainer.updates"
     assert meaning["train-fast"]["--trunk-epochs"] == meaning["consolidate"]["--trunk-epochs"]
 
 

@@ -72,7 +72,7 @@ def test_isolated_stages_leave_earlier_categories_untouched(parts, slow_store, f
     root = _root(fast_dir, tmp_path)
     cfg = ConsolidateConfig(
         trigger=TriggerConfig(alpha=0.05),
-        trainer=TrainerConfig(bc=BCConfig(epochs=1.0, batch_size=32), steps_per_side=4),
+        trainer=TrainerConfig(bc=BCConfig(batch_size=32), updates=20),
         validate_every=3,
         device="cpu",
     )

@@ -27,7 +27,7 @@ from tests.conftest import HashEmbedder
 def _config(**trainer) -> ConsolidateConfig:
     return ConsolidateConfig(
         trigger=TriggerConfig(alpha=0.01),
-        trainer=TrainerConfig(bc=BCConfig(epochs=3.0, batch_size=32), **trainer),
+        trainer=TrainerConfig(bc=BCConfig(batch_size=32), **{"updates": 60, **trainer}),
         trunk=BCConfig(epochs=3.0, batch_size=32),
         device="cpu",
     )
@@ -105,8 +105,8 @@ def test_kill_9_mid_training_keeps_serving_and_the_restart_finishes(run):
         "consolidate",
         "--run",
         str(run),
-        "--epochs",
-        "400",
+        "--updates",
+        "1200",
         "--device",
         "cpu",
     ]

@@ -30,7 +30,8 @@ def test_round_trip(tmp_path: Path):
     sg = Subgoal("collect", "wood", 2)
     first = store.begin_attempt(ep, sg, "slow", 0)
     for t in range(20):
-        store.log_step(ep, t, first, _obs(t), t % 17, 0.1 * t)
+        blob = bytes([t]) * 50 if t % 2 else None
+        store.log_step(ep, t, first, _obs(t), t % 17, 0.1 * t, "fast", blob, 1 << t if t else None)
     store.end_attempt(first, 20, False, Failure("budget", "ran out"))
     retry = store.begin_attempt(ep, sg, "slow", 20, corrects=first)
     store.end_attempt(retry, 20, True, None)
@@ -48,6 +49,11 @@ def test_round_trip(tmp_path: Path):
     )
     steps = list(store.steps(ep))
     assert [s.t for s in steps] == list(range(20))
+    assert all(s.features is None for s in steps)  # not asked for
+    with_features = list(store.steps(ep, frames=False, features=True))
+    for t, s in enumerate(with_features):
+        assert s.features == (bytes([t]) * 50 if t % 2 else None)
+        assert s.label == (1 << t if t else None) and s.actor == "fast" and s.frame is None
     for t, s in enumerate(steps):
         expected = _obs(t)
         np.testing.assert_array_equal(s.frame, expected["rgb"])
@@ -69,7 +75,8 @@ def test_wal_mode_and_schema_version(tmp_path: Path):
     db.commit()
     db.close()
     # A store written before steps recorded their actor is refused with what to do.
-    with pytest.raises(SchemaVersionError, match=r"schema version 1, this runtime reads 2"):
+    wanted = r"schema version 1, this runtime reads 3 \(version 3 stores"
+    with pytest.raises(SchemaVersionError, match=wanted):
         ExperienceStore(tmp_path / "s.sqlite")
 
 

@@ -24,7 +24,7 @@ def _config(tmp_path, experience, **extra):
         "attempts: 2",
         "workers: 2",
         "validate_every: 3",
-        "consolidate_set: [trainer.bc.epochs=1, trigger.alpha=0.05, trainer.steps_per_side=4]",
+        "consolidate_set: [trainer.updates=20, trigger.alpha=0.05]",
         "agents:",
         "  peam: {kind: peam}",
         "  retrieval: {kind: retrieval, k: 4}",

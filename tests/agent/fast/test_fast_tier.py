@@ -7,7 +7,6 @@ import shutil
 import warnings
 
 import gymnasium
-import numpy as np
 import pytest
 import torch
 
@@ -15,7 +14,7 @@ import envs
 from agent.fast import registry
 from agent.fast.adapters import AdapterLoadWarning, merged_policy, with_adapters
 from agent.fast.config import FastConfig, PolicyConfig
-from agent.fast.executor import FastExecutor
+from agent.fast.executor import FastExecutor, subgoal_rng
 from agent.fast.gate import train_gate
 from agent.fast.policy import FastPolicy
 from agent.loop.config import RunnerConfig
@@ -23,7 +22,7 @@ from agent.loop.runner import EpisodeRunner
 from agent.loop.vector_runner import VectorRunner, make_vector_env
 from agent.slow.controller import DeliberateController
 from agent.slow.recipe_planner import RecipePlanner
-from envs.schema import state_vector
+from envs.features import features
 from envs.tasks import load_tasks
 from memory.records import Subgoal
 from memory.store import ExperienceStore
@@ -53,18 +52,18 @@ def test_merged_batch1_path_equals_the_peft_adapter():
     torch.manual_seed(0)
     model = with_adapters(FastPolicy(PolicyConfig(hidden=32)), init=False).eval()
     g = torch.Generator().manual_seed(1)
+    cfg = PolicyConfig()
     batch = (
-        torch.randint(0, 256, (4, 64, 64, 3), generator=g, dtype=torch.uint8),
-        torch.randn(4, 384, generator=g),
-        torch.randn(4, 34, generator=g),
+        torch.randint(0, cfg.n_materials, (4, 2, cfg.crop, cfg.crop), generator=g).to(torch.uint8),
+        torch.randn(4, cfg.text_dim, generator=g),
+        torch.randn(4, cfg.vector_dim, generator=g),
     )
     for category in ("craft", "gather", "combat"):
         model.set_adapter(category)
         with torch.no_grad():
             want = model(*batch)
             got = merged_policy(model, category)(*batch)
-        for w, o in zip(want, got, strict=True):
-            torch.testing.assert_close(o, w, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_fast_tier_covers_exactly_the_categories_with_adapters(fast_dir):
@@ -193,18 +192,14 @@ def test_batched_decisions_equal_batch1_decisions(fast_dir):
         obs, _, _, _, info = env.step(k % 5)
         frames.append(obs)
         infos.append(info)
-    batch = {key: np.stack([f[key] for f in frames]) for key in frames[0]}
-    rngs = [np.random.default_rng(0) for _ in subgoals]
-    last = [info["last_action"] for info in infos]
-    assert last == [0, 1, 2, 3]
-    together = fast.act_batch(batch, subgoals, rngs, last)
+    seen = [features(f, i) for f, i in zip(frames, infos, strict=True)]
+    rngs = [subgoal_rng(s.text, 0, (5, k)) for k, s in enumerate(subgoals)]
+    together = fast.act_batch(seen, subgoals, rngs)
     alone = []
-    for subgoal, frame, info in zip(subgoals, frames, infos, strict=True):
-        fast.begin(subgoal)
+    for k, (subgoal, frame, info) in enumerate(zip(subgoals, frames, infos, strict=True)):
+        fast.begin(subgoal, (5, k))
         alone.append(fast.act(frame, info).action)
     assert list(together) == alone
-    state = state_vector(frames[0], last_action=2)
-    assert state.shape == (34,) and state[16 + 2] == 1.0 and state[16:].sum() == 1.0
 
 
 def test_vector_runner_plays_the_same_episodes_and_batches_the_fast_tier(fast_dir, tmp_path):
