@@ -74,6 +74,13 @@ SHORTHANDS: dict[str, list[Shorthand]] = {
         ("--seeds", "seeds", "held-out seeds, e.g. 1000-1019", {}),
         ("--workers", "workers", "agents evaluated at once", {"type": int}),
     ],
+    "loop": [
+        ("--eval-seeds", "eval_seeds", "held-out seeds evaluated after every round", {}),
+        ("--train-seeds", "train_seeds", "fresh training seeds per task per round",
+         {"type": int}),
+        ("--task", "run.tasks", "task id (repeatable); default: the config's tasks",
+         {"action": "append", "metavar": "ID"}),
+    ],
     "memory": [
         ("--index", "retrieval.kind", "flat (exact), hnsw or ivf (a new memory)", {}),
         ("--k", "retrieval.k", "neighbours that vote (a new memory)", {"type": int}),
@@ -159,6 +166,12 @@ def _compare_config() -> type:
     return CompareConfig
 
 
+def _loop_config() -> type:
+    from agent.evolve.config import LoopConfig
+
+    return LoopConfig
+
+
 def _memory_config() -> type:
     from memory.config import MemoryConfig
 
@@ -171,6 +184,7 @@ CONFIGS: dict[str, tuple[str, Callable[[], type]]] = {
     "train-fast": ("configs/train_fast/default.yaml", _fast_config),
     "consolidate": ("configs/consolidate/default.yaml", _consolidate_config),
     "compare": ("configs/compare/default.yaml", _compare_config),
+    "loop": ("configs/loop/default.yaml", _loop_config),
     "memory": ("configs/memory/default.yaml", _memory_config),
 }
 """Each configurable command: its default preset and its config dataclass."""
@@ -251,12 +265,23 @@ def _parser() -> argparse.ArgumentParser:
     cons.add_argument("--interval", type=float, default=30.0, help="seconds between passes")
     cons.add_argument("--rounds", type=int, default=None, help="with --watch: stop after N")
 
-    adapters = sub.add_parser("adapters", help="list or roll back published adapter versions")
-    adapters.add_argument("action", choices=["list", "rollback"])
+    loop = sub.add_parser(
+        "loop",
+        help="self-evolution: play, label, consolidate, gate, publish, evaluate; N rounds",
+        **fmt,
+    )
+    _config_args(loop, "loop")
+    loop.add_argument("--rounds", type=int, required=True, help="rounds (round 0: slow tier)")
+    loop.add_argument("--out", required=True, help="loop folder (rerun the command to resume)")
+
+    adapters = sub.add_parser(
+        "adapters", help="list published adapter versions, roll back, or serve one by hand"
+    )
+    adapters.add_argument("action", choices=["list", "rollback", "serve"])
     adapters.add_argument("--run", required=True, help="run or fast-tier folder")
     adapters.add_argument("--category", default=None, help="rollback: the category")
     adapters.add_argument(
-        "--to", type=int, default=None, help="rollback: version (default: previous)"
+        "--to", type=int, default=None, help="rollback/serve: version (rollback: default previous)"
     )
 
     comp = sub.add_parser(
@@ -452,10 +477,16 @@ def _cmd_adapters(args: argparse.Namespace) -> int:
     from agent.fast import registry
 
     root = Path(args.run)
-    if args.action == "rollback":
+    if args.action in ("rollback", "serve"):
         if args.category is None:
-            raise registry.RegistryError("rollback needs --category (craft, gather or combat)")
-        version = registry.rollback(root, args.category, args.to)
+            raise registry.RegistryError(f"{args.action} needs --category (craft, gather, combat)")
+        if args.action == "serve":
+            if args.to is None:
+                raise registry.RegistryError("serve needs --to N (the version to serve)")
+            registry.serve(root, args.category, args.to)
+            version = args.to
+        else:
+            version = registry.rollback(root, args.category, args.to)
         print(f"{args.category}: now serving v{version}")
         return 0
     for category in CATEGORIES:
@@ -470,7 +501,23 @@ def _cmd_adapters(args: argparse.Namespace) -> int:
                 f" trainer={row.get('trainer', '?')} steps={row.get('transitions', '?')}"
                 f" pairs={row.get('pairs', 0)} parent={row.get('parent')}"
                 + (f" held-out acc={acc:.1%}" if isinstance(acc, float) else "")
+                + _gate_note(row.get("gate"))
             )
+    return 0
+
+
+def _gate_note(gate: dict[str, Any] | None) -> str:
+    if not gate:
+        return ""
+    return f" gate={'published' if gate.get('publish') else 'kept served'} ({gate.get('reason')})"
+
+
+def _cmd_loop(args: argparse.Namespace) -> int:
+    cfg = load_dataclass(_loop_config(), args.config, _overrides(args, "loop"), "configs/loop/")
+    from agent.evolve.loop import run_loop  # torch: only once the config is valid
+
+    curve = run_loop(cfg, Path(args.out), args.rounds, log=lambda line: print(line, flush=True))
+    print(f"wrote {Path(args.out) / 'learning_curve.json'} ({len(curve['rounds'])} rounds)")
     return 0
 
 
@@ -499,6 +546,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "score": _cmd_score,
     "train-fast": _cmd_train_fast,
     "consolidate": _cmd_consolidate,
+    "loop": _cmd_loop,
     "adapters": _cmd_adapters,
     "compare": _cmd_compare,
     "memory": _cmd_memory,

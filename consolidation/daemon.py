@@ -36,7 +36,13 @@ from consolidation import distributed
 from consolidation.bc import evaluate_accuracy
 from consolidation.config import ConsolidateConfig
 from consolidation.trainer import train_category
-from consolidation.trigger import TriggerDecision, enough_successes, failure_jump, fixed_threshold
+from consolidation.trigger import (
+    TriggerDecision,
+    enough_successes,
+    failure_jump,
+    fixed_threshold,
+    teacher_gap,
+)
 from consolidation.trunk import train_trunk
 from consolidation.worthiness import score
 from envs.tasks import CATEGORIES
@@ -165,18 +171,22 @@ class Consolidator:
         if meta is None:
             return enough_successes(category, [bool(a.success) for a in attempts], alpha), until
         gate = (meta.get("gate") or {}).get("candidate")
+        since = self._new_attempts(category, meta)
         if gate:
             # Like with like: the served version's fast-tier failure rate when it was gated,
             # against its fast-tier failure rate since.
             k, n = int(gate["failed_attempts"]), int(gate["attempts"])
-            new = [a for a in self._new_attempts(category, meta) if a.tier == "fast"]
+            new = [a for a in since if a.tier == "fast"]
         else:  # published ungated: the category's outcomes up to it (its metadata)
             history = meta.get("history", {"failures": 0, "attempts": 0})
             k, n = int(history["failures"]), int(history["attempts"])
-            new = self._new_attempts(category, meta)
+            new = since
         baseline = [True] * k + [False] * (n - k)
         recent = [not a.success for a in new]
-        return failure_jump(category, baseline, recent, alpha), until
+        decision = failure_jump(category, baseline, recent, alpha)
+        if decision.fire or not gate:
+            return decision, until
+        return teacher_gap(category, since, alpha, decision), until
 
     def _record(self, decision: TriggerDecision) -> None:
         if not self.main:
@@ -200,7 +210,7 @@ class Consolidator:
         except NoTrainingDataError as err:
             self._say(f"no trunk yet and nothing to train it on: {err}")
             return None, ""
-        self._say(f"training the trunk by BC on {len(data)} verified steps")
+        self._say(f"training the trunk by BC on {len(data)} labelled steps")
         table = torch.from_numpy(self.embedder.embed(data.texts)).to(self.device)
         policy, _ = train_trunk(data, table, self.config.trunk, self.device)
         sha = trunk_hash(policy)

@@ -4,6 +4,11 @@
   recent failure rate (attempts since its adapter was consolidated) against its
   own historical baseline (attempts before that). Fires when the recent rate is
   significantly higher at level ``alpha``.
+- ... and, the same round, a test of what is left to learn: the served version's
+  fast-tier failure rate since against the failure rate of the slow tier's
+  corrections of those failures (the same subgoals, from the states where the fast
+  tier gave up). Fires while the fast tier fails significantly more often than its
+  teacher does on the same subgoals; stops once it has caught up.
 - A category **without** an adapter: a one-sided z-test that its verified
   success rate exceeds one half (successes outweigh failures) at level
   ``alpha``: enough consistent experience to learn from.
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from consolidation.config import TriggerConfig
@@ -27,7 +32,7 @@ class TriggerDecision:
     category: str
     fire: bool
     test: str
-    """``failure_jump`` (adapter served) or ``enough_successes`` (no adapter yet)."""
+    """``failure_jump`` or ``teacher_gap`` (adapter served), ``enough_successes`` (none yet)."""
     z: float
     p_value: float
     n_recent: int
@@ -104,3 +109,16 @@ def fixed_threshold(
         f" (threshold {config.max_failure_rate})" if served else ""
     )
     return TriggerDecision(category, fire, "fixed_threshold", 0.0, 1.0, n, 0, rate, 0.0, why)
+
+
+def teacher_gap(
+    category: str, since: Sequence[Any], alpha: float, jump: TriggerDecision
+) -> TriggerDecision:
+    """The fast tier's failures since publication vs its slow-tier corrections' failures
+    (``since``: the category's attempt records since the served version; ``jump``: the
+    degradation test's decision, quoted in the reason)."""
+    fast = [not a.success for a in since if a.tier == "fast"]
+    fixes = [not a.success for a in since if a.tier == "slow" and a.corrects is not None]
+    gap = failure_jump(category, fixes, fast, alpha)
+    why = f"{jump.reason}; fast tier vs the slow tier's corrections: {gap.reason}"
+    return replace(gap, test="teacher_gap", reason=why)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +81,21 @@ def fast_dir(slow_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     )
     train_fast([slow_store], out, cfg, embedder=HashEmbedder())
     return out
+
+
+def perturbed_adapter(folder: Path, seed: int) -> tuple[Any, str]:
+    """The fast tier's trunk in ``folder`` with a random (non-zero) gather adapter, and the
+    trunk's sha256: a new version to publish."""
+    import torch
+
+    from agent.fast.adapters import with_adapters
+    from agent.fast.trunk import load_trunk
+
+    trunk, meta = load_trunk(folder / "trunk")
+    model = with_adapters(trunk, ("gather",), init=False)
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_" in name:
+                p.normal_(0, 0.5)
+    return model, meta["trunk_sha256"]

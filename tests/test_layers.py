@@ -18,6 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("agent.slow", "agent.fast"),
     ("agent.loop", "consolidation"),
     ("agent.compare",),
+    ("agent.evolve",),
     ("agent.cli",),
 ]
 """Bottom to top. Units in one tuple are siblings: neither imports the other."""

@@ -21,6 +21,13 @@ class FastConfig:
     """Route subgoals whose category has no adapter through the learned gate."""
     gate_threshold: float = 0.5
     """Least gate probability for a gated subgoal to go to the fast tier."""
+    min_skill_success: float = 0.5
+    """A skill whose served version succeeded less often than this on its gate seeds
+    (Laplace-smoothed) is left to the slow tier; 0 = the fast tier takes every subgoal of
+    a category it has an adapter for (training plays, the fast tier alone)."""
+    pin: str = ""
+    """Serve these adapter versions whatever LATEST says, e.g. ``gather=3,craft=1`` (the
+    evaluation gate plays a candidate this way); empty = the served versions."""
     seed: int = 0
     """Mixed into the action-sampling seed (with the episode seed, the attempt number and
     the subgoal text): another seed samples other actions on the same worlds."""

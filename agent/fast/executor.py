@@ -44,6 +44,33 @@ def subgoal_rng(text: str, seed: int = 0, key: tuple[int, int] = (0, 0)) -> np.r
     return np.random.default_rng([seed, key[0] % 2**32, key[1], crc])
 
 
+def skill_key(subgoal: Subgoal) -> str:
+    """'collect wood': the skill whatever the count (what gate statistics are kept by)."""
+    return f"{subgoal.skill} {subgoal.target}"
+
+
+def _gated_skills(folder: Path) -> dict[str, list[int]]:
+    try:
+        notes = json.loads((folder / registry.NOTES).read_text())
+        return dict(notes["gate"]["candidate"]["skills"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def parse_pins(text: str) -> dict[str, int]:
+    """``"gather=3,craft=1"`` -> {"gather": 3, "craft": 1} (``fast.pin``)."""
+    pins = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        category, _, version = part.partition("=")
+        if category not in CATEGORIES or not version.strip().lstrip("v").isdigit():
+            raise ValueError(
+                f"fast.pin {part!r}: write category=version, e.g. gather=3"
+                f" (categories: {', '.join(CATEGORIES)})"
+            )
+        pins[category] = int(version.strip().lstrip("v"))
+    return pins
+
+
 class FastExecutor:
     """Acts for one subgoal at a time (:meth:`act`) or for many envs at once (:meth:`act_batch`)."""
 
@@ -63,6 +90,9 @@ class FastExecutor:
         """Adapter version served per category (None: an unversioned folder)."""
         self._tried: dict[str, int | None] = {}
         self._pinned: set[str] = set()
+        self.skills: dict[str, dict[str, list[int]]] = {}
+        """Per category: the served version's fast-tier (successes, attempts) per skill on its
+        gate seeds (empty: never gated)."""
         self.gate: AdapterGate | None = None
         self._merged: dict[str, FastPolicy] = {}
         self.model: Any = None
@@ -78,11 +108,16 @@ class FastExecutor:
         self.trunk_sha = meta["trunk_sha256"]
         self.model = with_adapters(trunk, CATEGORIES)
         trained = self._trained()
+        pins = parse_pins(config.pin)
         for category in CATEGORIES:
+            if category in pins:
+                continue  # loaded at its pinned version below
             folder = registry.served_folder(self.folder, category)
             if not folder.exists() and category not in trained:
                 continue  # never trained (no data yet): the slow tier acts, nothing is wrong
             self._load(category)
+        for category, version in pins.items():
+            self.pin(category, version)
         self.model.to(self.device).eval()
         if config.gate:
             self.gate = load_gate(self.folder / "gate")
@@ -98,6 +133,7 @@ class FastExecutor:
             self.versions[category] = version
             self.available.add(category)
             self._merged.pop(category, None)
+            self.skills[category] = _gated_skills(folder)
             return True
         if category not in self.model.peft_config:  # peft dropped it mid-load
             self.available.discard(category)
@@ -144,8 +180,15 @@ class FastExecutor:
     # -- routing ---------------------------------------------------------------------
 
     def covers(self, subgoal: Subgoal) -> str | None:
-        """The adapter that would act for ``subgoal``, or None (the slow tier acts)."""
+        """The adapter that would act for ``subgoal``, or None (the slow tier acts).
+
+        A skill the served version was gated on takes the fast tier only when its gate
+        success rate (Laplace-smoothed) reaches ``fast.min_skill_success``.
+        """
         if subgoal.category in self.available:
+            ok, tried = self.skills.get(subgoal.category, {}).get(skill_key(subgoal), (0, 0))
+            if tried and (ok + 1) / (tried + 2) < self.config.min_skill_success:
+                return None  # not consolidated yet: the slow tier does it
             return subgoal.category
         if self.gate is not None and self.available:
             emb = self.embedder.embed([subgoal.text])[0]

@@ -70,6 +70,7 @@ def test_every_shorthand_names_a_real_key() -> None:
         _compare_config,
         _consolidate_config,
         _fast_config,
+        _loop_config,
         _memory_config,
         _run_config,
     )
@@ -80,6 +81,7 @@ def test_every_shorthand_names_a_real_key() -> None:
         "train-fast": _fast_config,
         "consolidate": _consolidate_config,
         "compare": _compare_config,
+        "loop": _loop_config,
         "memory": _memory_config,
     }
     for command, rows in SHORTHANDS.items():

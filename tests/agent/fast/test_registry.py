@@ -9,30 +9,18 @@ import torch
 
 import envs
 from agent.fast import registry
-from agent.fast.adapters import AdapterLoadWarning, with_adapters
+from agent.fast.adapters import AdapterLoadWarning
 from agent.fast.config import FastConfig
 from agent.fast.executor import FastExecutor
-from agent.fast.trunk import load_trunk
 from memory.records import Subgoal
-from tests.conftest import HashEmbedder
-
-
-def _perturbed_model(folder, seed: int):
-    trunk, meta = load_trunk(folder / "trunk")
-    model = with_adapters(trunk, ("gather",), init=False)
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "lora_" in name:
-                p.normal_(0, 0.5)
-    return model, meta["trunk_sha256"]
+from tests.conftest import HashEmbedder, perturbed_adapter
 
 
 def test_publish_versions_rollback_and_describe(fast_dir, tmp_path):
     root = tmp_path / "fast"
     shutil.copytree(fast_dir, root)
     assert registry.versions(root, "gather") == [1] and registry.latest(root, "gather") == 1
-    model, sha = _perturbed_model(root, 0)
+    model, sha = perturbed_adapter(root, 0)
     assert registry.publish(model, "gather", root, sha, {"trainer": "test"}) == 2
     assert registry.latest(root, "gather") == 2
     rows = registry.describe(root, "gather")
@@ -58,7 +46,7 @@ def test_running_fast_tier_picks_up_new_versions_and_refuses_bad_ones(fast_dir, 
     obs, info = env.reset(seed=0)
     fast.begin(Subgoal("collect", "wood"))
     before = fast.model.base_model.model.fuse.lora_A["gather"].weight.clone()
-    model, sha = _perturbed_model(root, 1)
+    model, sha = perturbed_adapter(root, 1)
     registry.publish(model, "gather", root, sha, {})
     assert fast.refresh() == ["gather"] and fast.versions["gather"] == 2
     after = fast.model.base_model.model.fuse.lora_A["gather"].weight

@@ -1,0 +1,31 @@
+"""Settings of `peam loop` and its evaluation gate (torch-free, so `--help` stays fast)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agent.loop.config import RunConfig
+from consolidation.config import ConsolidateConfig
+
+
+@dataclass
+class GateConfig:
+    seeds: str = "50000-50009"
+    """The gate's reserved seed block: never used for training or testing."""
+    margin: int = 1
+    """Most successes one task may lose on the gate seeds for a candidate to be published."""
+
+
+@dataclass
+class LoopConfig:
+    run: RunConfig = field(default_factory=RunConfig)
+    """How episodes are played (backend, tasks, budgets); its seeds are unused: see below."""
+    consolidate: ConsolidateConfig = field(default_factory=ConsolidateConfig)
+    gate: GateConfig = field(default_factory=GateConfig)
+    train_seeds: int = 10
+    """Fresh training seeds per task per round: round r plays train_base + r * train_seeds on."""
+    train_base: int = 10000
+    """First training seed (round 0 is the slow tier alone; later rounds the fast tier with
+    hand-off, every visited state labelled by the slow controller)."""
+    eval_seeds: str = "0-19"
+    """Held-out seeds: after every round the fast tier alone and PEAM play them."""

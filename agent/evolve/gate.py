@@ -1,0 +1,106 @@
+"""The evaluation gate: a trained adapter version replaces the served one only if it plays at
+least as well.
+
+The candidate and the served version play the category's tasks on the same gate seeds
+(a block reserved for gating, never used for training or testing), fast tier alone
+(no hand-off), with the same sampling seeds: each pair of episodes differs only in the
+adapter. The candidate is published when its total successes are not lower and no
+task loses more than ``margin`` successes. Either way the numbers are kept with the
+version (``agent.fast.registry.annotate``), and the trigger later compares the served
+version's fast-tier failure rate since with the one measured here.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agent.evolve.config import GateConfig
+from agent.fast import registry
+from agent.fast.executor import skill_key
+from agent.loop.config import RunConfig
+from agent.loop.run_folder import execute, prepare
+from memory.store import ExperienceStore
+
+Log = Callable[[str], None]
+
+
+def play_version(
+    base: RunConfig, root: Path, category: str, version: int, seeds: str, out: Path
+) -> dict[str, Any]:
+    """The fast tier alone with ``category`` pinned to ``version`` on ``seeds`` (resumable)."""
+    cfg = copy.deepcopy(base)
+    cfg.fast.dir, cfg.fast.pin = str(root), f"{category}={version}"
+    cfg.seeds, cfg.runner.handoff, cfg.runner.label = seeds, False, False
+    cfg.fast.min_skill_success = 0.0  # the fast tier alone: every subgoal it has an adapter for
+    plan = prepare(cfg, out, resume=(out / "config.yaml").exists())
+    plan.todo = [(t, s) for t, s in plan.todo if t.category == category]
+    execute(plan)
+    return tally(out / "store.sqlite", category)
+
+
+def tally(store_path: Path, category: str) -> dict[str, Any]:
+    """Successes per task, and the fast tier's attempts and failures at the category's
+    subgoals (in total and per skill), of a gate run."""
+    with ExperienceStore(store_path) as store:
+        episodes = [e for e in store.episodes() if e.category == category]
+        attempts = [
+            a for a in store.attempts() if a.tier == "fast" and a.subgoal.category == category
+        ]
+    per_task: dict[str, int] = {}
+    for e in episodes:
+        per_task[e.task_id] = per_task.get(e.task_id, 0) + int(bool(e.success))
+    skills: dict[str, list[int]] = {}
+    for a in attempts:
+        row = skills.setdefault(skill_key(a.subgoal), [0, 0])
+        row[0] += int(bool(a.success))
+        row[1] += 1
+    return {
+        "episodes": len(episodes),
+        "successes": sum(per_task.values()),
+        "per_task": per_task,
+        "attempts": len(attempts),
+        "failed_attempts": sum(1 for a in attempts if not a.success),
+        "skills": skills,
+    }
+
+
+def decide(candidate: dict[str, Any], served: dict[str, Any] | None, margin: int) -> dict:
+    """Publish or keep, with the reason and both sides' numbers."""
+    if served is None:
+        reason = f"first version ({candidate['successes']}/{candidate['episodes']} on the gate)"
+        return {"publish": True, "reason": reason, "candidate": candidate, "served": None}
+    drops = {
+        t: served["per_task"].get(t, 0) - candidate["per_task"].get(t, 0)
+        for t in served["per_task"]
+    }
+    worst = max(drops.values(), default=0)
+    ok = candidate["successes"] >= served["successes"] and worst <= margin
+    reason = (
+        f"{candidate['successes']} vs {served['successes']} successes on the gate seeds"
+        f" (largest task drop {worst}, allowed {margin})"
+    )
+    return {"publish": ok, "reason": reason, "candidate": candidate, "served": served}
+
+
+class Gate:
+    """gate(category, candidate version) for ``consolidation.daemon.Consolidator``."""
+
+    def __init__(self, base: RunConfig, root: Path, config: GateConfig, log: Log = print):
+        self.base, self.root, self.config, self.log = base, root, config, log
+
+    def __call__(self, category: str, version: int) -> dict[str, Any]:
+        folder = self.root / "gate" / f"{category}-v{version}"
+        served = registry.latest(self.root, category)
+        self.log(f"gate: {category} v{version} vs served v{served} on seeds {self.config.seeds}")
+        mine = play_version(
+            self.base, self.root, category, version, self.config.seeds, folder / "candidate"
+        )
+        theirs = None
+        if served is not None:
+            theirs = play_version(
+                self.base, self.root, category, served, self.config.seeds, folder / "served"
+            )
+        return decide(mine, theirs, self.config.margin)

@@ -1,0 +1,157 @@
+"""`peam loop --rounds N`: play -> label -> consolidate (trigger, PW, train) -> gate -> publish,
+N times, with held-out evaluation after each round.
+
+Layout of the loop folder::
+
+    config.yaml                the loop's settings
+    store.sqlite               every training episode of every round (the experience)
+    trunk/, adapters/          the fast tier the rounds build (``agent.fast.registry``)
+    consolidation/             the daemon's decisions and jobs
+    gate/<category>-v<N>/      the gate's episodes (candidate and served)
+    rounds/r<k>/               play.json, eval-fast/, eval-peam/, <phase>.done markers
+    learning_curve.json, learning_curve.png
+
+Every phase is resumable: a finished phase leaves a marker, a run folder resumes its
+episodes, an interrupted consolidation job resumes from its checkpoint. Rerunning the
+same command after ``kill -9`` continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agent.compare.stats import wilson
+from agent.evolve.config import LoopConfig
+from agent.evolve.gate import Gate
+from agent.fast import registry
+from agent.loop.config import RunConfig
+from agent.loop.run_folder import RunPlan, execute, prepare
+from consolidation.daemon import Consolidator
+from envs.config import to_dict
+from envs.tasks import CATEGORIES, load_tasks, select
+from memory.atomic import atomic_write
+from memory.store import ExperienceStore
+
+Log = Callable[[str], None]
+
+
+def run_loop(cfg: LoopConfig, out: Path, rounds: int, log: Log = print) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    for r in range(rounds):
+        folder = out / "rounds" / f"r{r}"
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / "play.done").exists():
+            _play(cfg, out, r, folder, log)
+            (folder / "play.done").touch()
+        if not (folder / "consolidate.done").exists():
+            gate = Gate(cfg.run, out, cfg.gate, log)
+            Consolidator(out, cfg.consolidate, log=log, tensorboard=False, gate=gate).run_once()
+            (folder / "consolidate.done").touch()
+        for mode in ("fast", "peam"):
+            if not (folder / f"eval-{mode}.done").exists():
+                _evaluate(cfg, out, folder / f"eval-{mode}", handoff=mode == "peam", log=log)
+                (folder / f"eval-{mode}.done").touch()
+    curve = learning_curve(out, rounds)
+    atomic_write(out / "learning_curve.json", json.dumps(curve, indent=2))
+    plot(curve, out / "learning_curve.png")
+    return curve
+
+
+def _play(cfg: LoopConfig, out: Path, r: int, folder: Path, log: Log) -> None:
+    """Round r's training episodes into the loop's store (the slow tier alone in round 0)."""
+    run = copy.deepcopy(cfg.run)
+    lo = cfg.train_base + r * cfg.train_seeds
+    run.seeds = f"{lo}-{lo + cfg.train_seeds - 1}"
+    has_fast = any(registry.latest(out, c) is not None for c in CATEGORIES)
+    run.fast.dir = str(out) if r > 0 and has_fast else ""
+    run.runner.handoff, run.runner.label = True, True
+    run.fast.min_skill_success = 0.0  # DAgger: the fast tier tries every skill it has
+    tasks = select(load_tasks(run.tasks_file), run.tasks)
+    store = ExperienceStore(out / "store.sqlite")
+    marker = folder / "play.json"
+    if marker.exists():
+        run_id = int(json.loads(marker.read_text())["run_id"])
+        store.discard_incomplete(run_id)
+    else:
+        run_id = store.start_run(f"round{r}", to_dict(run))
+        atomic_write(marker, json.dumps({"run_id": run_id, "seeds": run.seeds}))
+    done = {(e.task_id, e.seed) for e in store.episodes(run_id)}
+    seeds = list(range(lo, lo + cfg.train_seeds))
+    todo = [(t, s) for t in tasks for s in seeds if (t.id, s) not in done]
+    who = "fast tier + hand-off" if run.fast.dir else "slow tier"
+    log(f"round {r}: {who} plays {len(todo)} training episodes (seeds {run.seeds})")
+    execute(RunPlan(folder, run, tasks, seeds, store, run_id, todo))
+    store.close()
+
+
+def _evaluate(cfg: LoopConfig, out: Path, folder: Path, handoff: bool, log: Log) -> None:
+    run: RunConfig = copy.deepcopy(cfg.run)
+    run.seeds, run.runner.handoff, run.runner.label = cfg.eval_seeds, handoff, False
+    if not handoff:
+        run.fast.min_skill_success = 0.0  # the fast tier alone: every subgoal it covers
+    if not any(registry.latest(out, c) is not None for c in CATEGORIES):
+        log(f"{folder.name}: no adapter published yet; skipped")
+        return
+    run.fast.dir = str(out)
+    log(f"{folder.name}: held-out seeds {run.seeds}")
+    execute(prepare(run, folder, resume=(folder / "config.yaml").exists()))
+
+
+def learning_curve(out: Path, rounds: int) -> dict[str, Any]:
+    """Held-out successes per task per round, fast tier alone and PEAM, with Wilson 95%."""
+    rows = []
+    for r in range(rounds):
+        folder = out / "rounds" / f"r{r}"
+        row: dict[str, Any] = {"round": r}
+        for mode in ("fast", "peam"):
+            summary = folder / f"eval-{mode}" / "summary.json"
+            if not summary.exists():
+                continue
+            tasks = json.loads(summary.read_text())["tasks"]
+            row[mode] = {
+                t: {
+                    "successes": v["successes"],
+                    "episodes": v["episodes"],
+                    "wilson95": list(wilson(v["successes"], v["episodes"])),
+                }
+                for t, v in tasks.items()
+            }
+        row["served"] = {c: registry.latest(out, c) for c in CATEGORIES}
+        rows.append(row)
+    return {"rounds": rows}
+
+
+def plot(curve: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in curve["rounds"] if "fast" in r]
+    if not rows:
+        return
+    tasks = sorted(rows[0]["fast"])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+    for ax, mode in zip(axes, ("fast", "peam"), strict=True):
+        for task in tasks:
+            xs = [r["round"] for r in rows if mode in r]
+            ys = [r[mode][task]["successes"] / max(1, r[mode][task]["episodes"]) for r in rows
+                  if mode in r]  # fmt: skip
+            lo = [r[mode][task]["wilson95"][0] for r in rows if mode in r]
+            hi = [r[mode][task]["wilson95"][1] for r in rows if mode in r]
+            ax.plot(xs, ys, marker="o", label=task)
+            ax.fill_between(xs, lo, hi, alpha=0.1)
+        ax.set_title("fast tier alone" if mode == "fast" else "PEAM (fast + hand-off)")
+        ax.set_xlabel("round")
+    axes[0].set_ylabel("held-out success")
+    axes[1].legend(fontsize=6, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

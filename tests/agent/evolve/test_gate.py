@@ -1,0 +1,91 @@
+"""The evaluation gate's decision, candidates that wait for it, pinned versions, and the
+trigger's like-with-like tests."""
+
+from __future__ import annotations
+
+import shutil
+from types import SimpleNamespace
+
+import pytest
+
+from agent.evolve.gate import decide
+from agent.fast import registry
+from agent.fast.config import FastConfig
+from agent.fast.executor import FastExecutor, parse_pins
+from consolidation.trigger import failure_jump, teacher_gap
+from memory.records import Subgoal
+from tests.conftest import HashEmbedder, perturbed_adapter
+
+
+def _side(per_task: dict[str, int]) -> dict:
+    return {"successes": sum(per_task.values()), "episodes": 10, "per_task": per_task,
+            "attempts": 10, "failed_attempts": 3}  # fmt: skip
+
+
+def test_gate_publishes_only_when_not_worse_in_total_and_per_task():
+    served = _side({"a": 5, "b": 5})
+    assert decide(_side({"a": 6, "b": 5}), served, margin=1)["publish"]
+    assert decide(_side({"a": 5, "b": 5}), served, margin=1)["publish"]  # ties publish
+    assert not decide(_side({"a": 4, "b": 5}), served, margin=1)["publish"]  # fewer in total
+    lopsided = decide(_side({"a": 8, "b": 3}), served, margin=1)  # more, but b drops by 2
+    assert not lopsided["publish"] and "largest task drop 2" in lopsided["reason"]
+    first = decide(_side({"a": 0}), None, margin=1)
+    assert first["publish"] and first["served"] is None
+
+
+def test_a_candidate_waits_for_its_gate_and_a_pin_plays_it(fast_dir, tmp_path):
+    root = tmp_path / "fast"
+    shutil.copytree(fast_dir, root)
+    model, sha = perturbed_adapter(root, 0)
+    version = registry.publish(model, "gather", root, sha, {"trainer": "t"}, serve=False)
+    assert version == 2 and registry.latest(root, "gather") == 1  # not served yet
+    registry.annotate(root, "gather", 2, {"gate": {"publish": False, "reason": "0 vs 1"}})
+    rows = {r["version"]: r for r in registry.describe(root, "gather")}
+    assert rows[2]["gate"]["reason"] == "0 vs 1" and not rows[2]["served"]
+    pinned = FastExecutor(FastConfig(dir=str(root), device="cpu", pin="gather=2"), HashEmbedder())
+    served = FastExecutor(FastConfig(dir=str(root), device="cpu"), HashEmbedder())
+    assert pinned.versions["gather"] == 2 and served.versions["gather"] == 1
+    assert pinned.refresh() == []  # a pinned category does not follow LATEST
+    registry.serve(root, "gather", 2)  # a human forces it
+    assert served.refresh() == ["gather"] and served.versions["gather"] == 2
+    with pytest.raises(registry.RegistryError, match="no v9"):
+        registry.serve(root, "gather", 9)
+
+
+def test_pins_are_checked():
+    assert parse_pins("gather=3, craft=v1") == {"gather": 3, "craft": 1}
+    assert parse_pins("") == {}
+    for bad in ("gather", "mining=2", "gather=x"):
+        with pytest.raises(ValueError, match="category=version"):
+            parse_pins(bad)
+
+
+def _attempt(tier: str, success: bool, corrects: int | None = None):
+    return SimpleNamespace(tier=tier, success=success, corrects=corrects)
+
+
+def test_teacher_gap_fires_while_the_fast_tier_fails_what_its_teacher_fixes():
+    jump = failure_jump("gather", [True] * 8 + [False] * 2, [True] * 10, 1e-3)
+    assert not jump.fire  # it cannot get worse than its gated 80% failure rate
+    lagging = [_attempt("fast", False)] * 20 + [_attempt("slow", True, 1)] * 20
+    decision = teacher_gap("gather", lagging, 1e-3, jump)
+    assert decision.fire and decision.test == "teacher_gap"
+    caught_up = [_attempt("fast", True)] * 18 + [_attempt("fast", False)] * 2
+    caught_up += [_attempt("slow", True, 1)] * 2
+    assert not teacher_gap("gather", caught_up, 1e-3, jump).fire
+
+
+def test_the_fast_tier_takes_only_skills_its_version_passed_on_the_gate(fast_dir, tmp_path):
+    root = tmp_path / "fast"
+    shutil.copytree(fast_dir, root)
+    stats = {"collect wood": [0, 10], "collect stone": [9, 10]}
+    registry.annotate(root, "gather", 1, {"gate": {"candidate": {"skills": stats}}})
+    wood, stone = Subgoal("collect", "wood", 4), Subgoal("collect", "stone", 1)
+    sapling = Subgoal("collect", "sapling", 1)  # never gated: the fast tier tries it
+    peam = FastExecutor(FastConfig(dir=str(root), device="cpu"), HashEmbedder())
+    assert peam.covers(wood) is None and peam.covers(stone) == "gather"
+    assert peam.covers(sapling) == "gather"
+    alone = FastExecutor(
+        FastConfig(dir=str(root), device="cpu", min_skill_success=0.0), HashEmbedder()
+    )
+    assert alone.covers(wood) == "gather"

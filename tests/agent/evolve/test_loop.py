@@ -1,0 +1,71 @@
+"""`peam loop`: rounds of play -> label -> consolidate -> gate -> evaluate, resumable."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from agent.evolve.config import GateConfig, LoopConfig
+from agent.evolve.loop import run_loop
+from consolidation.config import BCConfig, ConsolidateConfig, TrainerConfig, TriggerConfig
+from envs.config import build
+from memory.store import ExperienceStore
+
+
+def _config() -> LoopConfig:
+    cfg = LoopConfig(
+        consolidate=ConsolidateConfig(
+            trigger=TriggerConfig(alpha=0.05),
+            trainer=TrainerConfig(bc=BCConfig(batch_size=64), updates=20, warmup=5),
+            trunk=BCConfig(epochs=2.0, batch_size=64),
+            device="cpu",
+        ),
+        gate=GateConfig(seeds="50000-50001"),
+        train_seeds=3,
+        eval_seeds="0-1",
+    )
+    cfg.run = build(type(cfg.run), {"tasks": ["collect_wood_4", "place_table"]})
+    return cfg
+
+
+def _episodes(out) -> list:
+    with ExperienceStore(out / "store.sqlite") as store:
+        return store.episodes()
+
+
+def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
+    out = tmp_path / "loop"
+    curve = run_loop(_config(), out, rounds=2, log=lambda _line: None)
+    assert [r["round"] for r in curve["rounds"]] == [0, 1]
+    for row in curve["rounds"]:
+        for mode in ("fast", "peam"):
+            assert set(row[mode]) == {"collect_wood_4", "place_table"}
+            assert all(v["episodes"] == 2 for v in row[mode].values())
+    assert json.loads((out / "learning_curve.json").read_text()) == curve
+    assert (out / "learning_curve.png").stat().st_size > 0
+    # Round 0: the slow tier alone; round 1: the fast tier with hand-off, every state it
+    # visited labelled by the slow controller (DAgger), the guard's steps never.
+    with ExperienceStore(out / "store.sqlite") as store:
+        by_round = {e.id: e.seed >= 10003 for e in store.episodes()}
+        tiers = {(by_round[a.episode_id], a.tier) for a in store.attempts()}
+        assert (False, "fast") not in tiers and (True, "fast") in tiers
+        steps = [s for e in store.episodes() for s in store.steps(e.id, frames=False)]
+        fast = [s for s in steps if s.actor == "fast"]
+        assert fast and all(s.label for s in fast)
+        assert all(s.label is None for s in steps if s.actor == "guard")
+    # Every adapter version records its gate decision.
+    from agent.fast import registry
+
+    gated = [r for c in ("craft", "gather") for r in registry.describe(out, c)]
+    assert gated and all("gate" in r for r in gated)
+    # Killed mid-play (an episode left running): the rerun replays that episode only.
+    before = len(_episodes(out))
+    (out / "rounds" / "r1" / "play.done").unlink()
+    last = max(e.id for e in _episodes(out))
+    db = sqlite3.connect(out / "store.sqlite")
+    db.execute("UPDATE episodes SET status='running' WHERE id=?", (last,))
+    db.commit()
+    db.close()
+    assert len(_episodes(out)) == before - 1
+    again = run_loop(_config(), out, rounds=2, log=lambda _line: None)
+    assert len(_episodes(out)) == before and again["rounds"][0] == curve["rounds"][0]
