@@ -1,7 +1,8 @@
 """Decision latency of the fast tier vs the slow tier's controller vs one Crafter step, one run.
 
 Measured on real Crafter observations, best of ``--rounds`` (this VM is noisy):
-- fast tier, batch 1: ``FastExecutor.act`` (the merged-adapter path a single env uses);
+- fast tier, batch 1: ``FastExecutor.act`` (the merged-adapter path a single env uses),
+  its input features (``envs.features``, from the map memory) included;
 - fast tier, batch 64: ``FastExecutor.act_batch`` with the three adapters mixed in the
   batch (one peft forward, ``adapter_names=``), per decision;
 - the deliberate controller (slow tier) deciding ``collect wood``;
@@ -32,6 +33,7 @@ from agent.fast.executor import FastExecutor
 from agent.fast.policy import FastPolicy
 from agent.fast.trunk import save_trunk
 from agent.slow.controller import DeliberateController
+from envs.features import features
 from envs.tasks import CATEGORIES
 from memory.records import Subgoal
 
@@ -90,10 +92,13 @@ def main() -> None:
 
     b1 = best_per_call(fast_b1, args.calls, args.rounds)
 
-    batch = {k: np.stack([frames[i][0][k] for i in range(64)]) for k in frames[0][0]}
     mixed = [SUBGOALS[CATEGORIES[i % 3]] for i in range(64)]
     rngs = [np.random.default_rng(i) for i in range(64)]
-    b64 = best_per_call(lambda i: fast.act_batch(batch, mixed, rngs), 20, args.rounds) / 64
+
+    def fast_b64(i: int) -> None:
+        fast.act_batch([features(*frames[k]) for k in range(64)], mixed, rngs)
+
+    b64 = best_per_call(fast_b64, 20, args.rounds) / 64
 
     controller = DeliberateController()
     controller.begin(SUBGOALS["gather"])

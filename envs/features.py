@@ -8,7 +8,8 @@ One decision's input is a :class:`Features`:
   (0 = never, 1 = in view now, up to 255).
 - ``vector`` (VECTOR_DIM,) float32: for each kind in :data:`KINDS` the nearest remembered
   instance as (dx, dy, distance, known); the nearest frontier cell (a seen, walkable cell
-  next to a never-seen one) the same way; facing; daylight; sleeping; the last
+  next to a never-seen one) the same way; facing; the faced cell's material (one-hot)
+  and which of the four neighbours are walkable; daylight; sleeping; the last
   :data:`HISTORY` actions one-hot; inventory; status.
 
 Everything comes from ``info["map"]`` (what the agent has seen), never from the world.
@@ -41,7 +42,10 @@ KINDS: tuple[str, ...] = (
 """Things whose nearest remembered instance the vector gives."""
 SCALE = 32.0
 """Offsets and distances are divided by this and clipped to [-1, 1]."""
-VECTOR_DIM = 4 * (len(KINDS) + 1) + 4 + 2 + HISTORY * (N_ACTIONS + 1) + len(ITEMS) + len(STATUS)
+VECTOR_DIM = (
+    4 * (len(KINDS) + 1) + 4 + N_MATERIALS + 4 + 2 + HISTORY * (N_ACTIONS + 1)
+    + len(ITEMS) + len(STATUS)
+)  # fmt: skip
 _ID = {name: i for i, name in enumerate(SEMANTIC_NAMES)}
 _KIND_IDS = np.array([_ID[k] for k in KINDS])
 _CREATURES = frozenset(("cow", "zombie", "skeleton"))
@@ -62,10 +66,8 @@ def features(obs: dict[str, np.ndarray], info: dict[str, Any]) -> Features:
     """The policy input at this step, from the map memory in ``info["map"]``."""
     memory = info["map"]
     px, py = int(info["player_pos"][0]), int(info["player_pos"][1])
-    return Features(
-        _crop(memory.grid, memory.last_seen, memory.step, px, py),
-        _vector(obs, info, memory, px, py),
-    )
+    crop = _crop(memory.grid, memory.last_seen, memory.step, px, py)
+    return Features(crop, _vector(obs, info, memory, px, py, crop))
 
 
 def _crop(grid: np.ndarray, last_seen: np.ndarray, step: int, px: int, py: int) -> np.ndarray:
@@ -101,7 +103,7 @@ def _nearest(mask: np.ndarray, dist: np.ndarray, px: int, py: int) -> tuple[floa
     return _offset(x - px, y - py)
 
 
-def _vector(obs, info, memory, px: int, py: int) -> np.ndarray:
+def _vector(obs, info, memory, px: int, py: int, crop: np.ndarray) -> np.ndarray:
     grid = memory.grid
     w, h = grid.shape
     xs = np.abs(np.arange(w, dtype=np.int32) - px)[:, None]
@@ -116,6 +118,11 @@ def _vector(obs, info, memory, px: int, py: int) -> np.ndarray:
     parts.extend(_nearest(_frontier(grid), dist, px, py))
     facing = tuple(info.get("facing", (0, 1)))
     parts.extend(1.0 if facing == f else 0.0 for f in _FACING)
+    c = CROP // 2
+    faced = np.zeros(N_MATERIALS, dtype=np.float32)
+    faced[crop[0, c + facing[0], c + facing[1]]] = 1.0
+    parts.extend(faced.tolist())
+    parts.extend(float(_WALKABLE[crop[0, c + dx, c + dy]]) for dx, dy in _FACING)
     parts.append(float(info.get("daylight", 1.0)))
     parts.append(1.0 if info.get("sleeping") else 0.0)
     history = np.zeros((HISTORY, N_ACTIONS + 1), dtype=np.float32)

@@ -13,7 +13,7 @@ inputs: the map-memory :class:`~envs.features.Features` the fast policy gets
 
 each of these three parts L2-normalised and the observation part scaled to unit
 norm, followed by the subgoal's text embedding, L2-normalised and weighted by
-``text_weight``. With the default 3 x 3 blocks that is 9*21 + 9*21 + 158 = 536
+``text_weight``. With the default 3 x 3 blocks that is 9*21 + 9*21 + 183 = 561
 observation dimensions plus the text's. Keys are a deterministic function of
 the features (the age channel is not used).
 

@@ -21,10 +21,11 @@ class FastConfig:
     """Route subgoals whose category has no adapter through the learned gate."""
     gate_threshold: float = 0.5
     """Least gate probability for a gated subgoal to go to the fast tier."""
-    min_skill_success: float = 0.5
+    min_skill_success: float = 0.8
     """A skill whose served version succeeded less often than this on its gate seeds
-    (Laplace-smoothed) is left to the slow tier; 0 = the fast tier takes every subgoal of
-    a category it has an adapter for (training plays, the fast tier alone)."""
+    (Laplace-smoothed; never tried there = 0) is left to the slow tier; 0 = the fast tier
+    takes every subgoal of a category it has an adapter for (training plays, the fast tier
+    alone). Versions never gated take every subgoal."""
     pin: str = ""
     """Serve these adapter versions whatever LATEST says, e.g. ``gather=3,craft=1`` (the
     evaluation gate plays a candidate this way); empty = the served versions."""

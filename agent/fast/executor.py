@@ -49,12 +49,12 @@ def skill_key(subgoal: Subgoal) -> str:
     return f"{subgoal.skill} {subgoal.target}"
 
 
-def _gated_skills(folder: Path) -> dict[str, list[int]]:
+def _gated_skills(folder: Path) -> dict[str, list[int]] | None:
     try:
         notes = json.loads((folder / registry.NOTES).read_text())
         return dict(notes["gate"]["candidate"]["skills"])
     except (OSError, ValueError, KeyError, TypeError):
-        return {}
+        return None
 
 
 def parse_pins(text: str) -> dict[str, int]:
@@ -90,9 +90,9 @@ class FastExecutor:
         """Adapter version served per category (None: an unversioned folder)."""
         self._tried: dict[str, int | None] = {}
         self._pinned: set[str] = set()
-        self.skills: dict[str, dict[str, list[int]]] = {}
+        self.skills: dict[str, dict[str, list[int]] | None] = {}
         """Per category: the served version's fast-tier (successes, attempts) per skill on its
-        gate seeds (empty: never gated)."""
+        gate seeds (None: never gated)."""
         self.gate: AdapterGate | None = None
         self._merged: dict[str, FastPolicy] = {}
         self.model: Any = None
@@ -182,13 +182,17 @@ class FastExecutor:
     def covers(self, subgoal: Subgoal) -> str | None:
         """The adapter that would act for ``subgoal``, or None (the slow tier acts).
 
-        A skill the served version was gated on takes the fast tier only when its gate
-        success rate (Laplace-smoothed) reaches ``fast.min_skill_success``.
+        When the served version was gated, a skill takes the fast tier only when its gate
+        success rate (Laplace-smoothed; 0 for a skill the gate never tried) reaches
+        ``fast.min_skill_success``.
         """
         if subgoal.category in self.available:
-            ok, tried = self.skills.get(subgoal.category, {}).get(skill_key(subgoal), (0, 0))
-            if tried and (ok + 1) / (tried + 2) < self.config.min_skill_success:
-                return None  # not consolidated yet: the slow tier does it
+            gated = self.skills.get(subgoal.category)
+            if gated is not None:  # a skill the gate never saw succeed stays with the slow tier
+                ok, tried = gated.get(skill_key(subgoal), (0, 0))
+                rate = (ok + 1) / (tried + 2) if tried else 0.0
+                if rate < self.config.min_skill_success:
+                    return None
             return subgoal.category
         if self.gate is not None and self.available:
             emb = self.embedder.embed([subgoal.text])[0]

@@ -81,11 +81,12 @@ def test_the_fast_tier_takes_only_skills_its_version_passed_on_the_gate(fast_dir
     stats = {"collect wood": [0, 10], "collect stone": [9, 10]}
     registry.annotate(root, "gather", 1, {"gate": {"candidate": {"skills": stats}}})
     wood, stone = Subgoal("collect", "wood", 4), Subgoal("collect", "stone", 1)
-    sapling = Subgoal("collect", "sapling", 1)  # never gated: the fast tier tries it
+    sapling = Subgoal("collect", "sapling", 1)  # the gate never saw it: the slow tier does it
     peam = FastExecutor(FastConfig(dir=str(root), device="cpu"), HashEmbedder())
     assert peam.covers(wood) is None and peam.covers(stone) == "gather"
-    assert peam.covers(sapling) == "gather"
+    assert peam.covers(sapling) is None
+    assert peam.covers(Subgoal("make", "wood_pickaxe", 1)) == "craft"  # craft was never gated
     alone = FastExecutor(
         FastConfig(dir=str(root), device="cpu", min_skill_success=0.0), HashEmbedder()
     )
-    assert alone.covers(wood) == "gather"
+    assert alone.covers(wood) == alone.covers(sapling) == "gather"
