@@ -210,6 +210,7 @@ class Consolidator:
         except NoTrainingDataError as err:
             self._say(f"no trunk yet and nothing to train it on: {err}")
             return None, ""
+        data, _held_out = data.split(self.config.validate_every)  # never seen by the trunk
         self._say(f"training the trunk by BC on {len(data)} labelled steps")
         table = torch.from_numpy(self.embedder.embed(data.texts)).to(self.device)
         policy, _ = train_trunk(data, table, self.config.trunk, self.device)

@@ -76,11 +76,12 @@ class Transitions:
         return Transitions(**out)
 
     def split(self, every: int) -> tuple[Transitions, Transitions]:
-        """(train, validation): every ``every``-th episode is held out whole (0 = none)."""
+        """(train, validation): episodes whose store id is a multiple of ``every`` are held
+        out whole (0 = none). The rule depends on the episode alone, so the trunk and every
+        adapter trained from one store hold out the same episodes."""
         if every <= 0:
             return self, self.subset(np.zeros(len(self), dtype=bool))
-        held = np.unique(self.episodes)[::every]
-        mask = np.isin(self.episodes, held)
+        mask = (self.episodes % 2**32) % every == 0
         return self.subset(~mask), self.subset(mask)
 
     def label_sets(self, n_actions: int) -> np.ndarray:

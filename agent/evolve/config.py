@@ -10,7 +10,7 @@ from consolidation.config import ConsolidateConfig
 
 @dataclass
 class GateConfig:
-    seeds: str = "50000-50009"
+    seeds: str = "50000-50007"
     """The gate's reserved seed block: never used for training or testing."""
     margin: int = 1
     """Most successes one task may lose on the gate seeds for a candidate to be published."""
@@ -22,7 +22,7 @@ class LoopConfig:
     """How episodes are played (backend, tasks, budgets); its seeds are unused: see below."""
     consolidate: ConsolidateConfig = field(default_factory=ConsolidateConfig)
     gate: GateConfig = field(default_factory=GateConfig)
-    train_seeds: int = 10
+    train_seeds: int = 20
     """Fresh training seeds per task per round: round r plays train_base + r * train_seeds on."""
     train_base: int = 10000
     """First training seed (round 0 is the slow tier alone; later rounds the fast tier with

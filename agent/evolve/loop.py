@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from agent.compare.stats import wilson
+from agent.compare.stats import mcnemar, wilson
 from agent.evolve.config import LoopConfig
 from agent.evolve.gate import Gate
 from agent.fast import registry
@@ -60,8 +60,41 @@ def run_loop(cfg: LoopConfig, out: Path, rounds: int, log: Log = print) -> dict[
                 (folder / f"eval-{mode}.done").touch()
     curve = learning_curve(out, rounds)
     atomic_write(out / "learning_curve.json", json.dumps(curve, indent=2))
+    atomic_write(out / "learning_curve.md", table(curve))
     plot(curve, out / "learning_curve.png")
     return curve
+
+
+def table(curve: dict[str, Any]) -> str:
+    """The curve as Markdown: successes per task, fast tier alone / PEAM, one column per
+    round; then the paired changes per category."""
+    rows = [r for r in curve["rounds"] if "fast" in r]
+    if not rows:
+        return "no evaluated round yet\n"
+    tasks = list(rows[0]["fast"])
+    head = "| task | " + " | ".join(f"round {r['round']}: fast / PEAM" for r in rows) + " |"
+    lines = [head, "| --- |" + " --- |" * len(rows)]
+    for task in [*tasks, "total"]:
+        cells = []
+        for r in rows:
+            pair = []
+            for mode in ("fast", "peam"):
+                part = r.get(mode, {})
+                won = sum(v["successes"] for v in part.values()) if task == "total" else (
+                    part.get(task, {}).get("successes", 0))  # fmt: skip
+                n = sum(v["episodes"] for v in part.values()) if task == "total" else (
+                    part.get(task, {}).get("episodes", 0))  # fmt: skip
+                pair.append(f"{won}/{n}" if part else "-")
+            cells.append(" / ".join(pair))
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    lines += ["", "| round | mode | category | won only now | lost only now | McNemar p |",
+              "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for r in rows:
+        for mode in ("fast", "peam"):
+            for category, d in r.get(f"{mode}_vs_previous", {}).items():
+                lines.append(f"| {r['round']} | {mode} | {category} | {d['better']} |"
+                             f" {d['worse']} | {d['p']:.3g} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def _play(cfg: LoopConfig, out: Path, r: int, folder: Path, log: Log) -> None:
@@ -104,8 +137,34 @@ def _evaluate(cfg: LoopConfig, out: Path, folder: Path, handoff: bool, log: Log)
     execute(prepare(run, folder, resume=(folder / "config.yaml").exists()))
 
 
+def _outcomes(folder: Path) -> dict[tuple[str, int], bool]:
+    path = folder / "episodes.jsonl"
+    if not path.exists():
+        return {}
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return {(r["task"], int(r["seed"])): bool(r["success"]) for r in rows}
+
+
+def paired(
+    before: dict[tuple[str, int], bool], after: dict[tuple[str, int], bool], tasks: dict[str, str]
+) -> dict[str, dict[str, float]]:
+    """Per category: episodes won only after / only before (same task and seed), and the
+    exact McNemar p-value of the difference."""
+    out = {}
+    for category in sorted(set(tasks.values())):
+        keys = [k for k in after if k in before and tasks.get(k[0]) == category]
+        better = sum(after[k] and not before[k] for k in keys)
+        worse = sum(before[k] and not after[k] for k in keys)
+        out[category] = {"better": better, "worse": worse, "p": mcnemar(better, worse)}
+    return out
+
+
 def learning_curve(out: Path, rounds: int) -> dict[str, Any]:
-    """Held-out successes per task per round, fast tier alone and PEAM, with Wilson 95%."""
+    """Held-out successes per task per round, fast tier alone and PEAM, with Wilson 95%,
+    and per category the paired change from the round before (McNemar)."""
+    cfg = yaml.safe_load((out / "config.yaml").read_text())
+    suite = select(load_tasks(cfg["run"]["tasks_file"]), cfg["run"].get("tasks") or [])
+    categories = {t.id: t.category for t in suite}
     rows = []
     for r in range(rounds):
         folder = out / "rounds" / f"r{r}"
@@ -114,6 +173,10 @@ def learning_curve(out: Path, rounds: int) -> dict[str, Any]:
             summary = folder / f"eval-{mode}" / "summary.json"
             if not summary.exists():
                 continue
+            if r > 0:
+                before = _outcomes(out / "rounds" / f"r{r - 1}" / f"eval-{mode}")
+                now = _outcomes(folder / f"eval-{mode}")
+                row[f"{mode}_vs_previous"] = paired(before, now, categories)
             tasks = json.loads(summary.read_text())["tasks"]
             row[mode] = {
                 t: {

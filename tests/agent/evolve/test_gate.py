@@ -90,3 +90,14 @@ def test_the_fast_tier_takes_only_skills_its_version_passed_on_the_gate(fast_dir
         FastConfig(dir=str(root), device="cpu", min_skill_success=0.0), HashEmbedder()
     )
     assert alone.covers(wood) == alone.covers(sapling) == "gather"
+
+
+def test_paired_changes_count_only_the_same_task_and_seed():
+    from agent.evolve.loop import paired
+
+    before = {("a", 0): False, ("a", 1): True, ("b", 0): True, ("a", 9): False}
+    after = {("a", 0): True, ("a", 1): True, ("b", 0): False, ("a", 7): True}
+    got = paired(before, after, {"a": "craft", "b": "gather"})
+    assert (got["craft"]["better"], got["craft"]["worse"]) == (1, 0)
+    assert (got["gather"]["better"], got["gather"]["worse"]) == (0, 1)
+    assert got["craft"]["p"] == 1.0

@@ -43,6 +43,10 @@ def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
             assert all(v["episodes"] == 2 for v in row[mode].values())
     assert json.loads((out / "learning_curve.json").read_text()) == curve
     assert (out / "learning_curve.png").stat().st_size > 0
+    # Round 1 against round 0, paired by task and seed, per category (McNemar).
+    change = curve["rounds"][1]["fast_vs_previous"]
+    assert set(change) == {"craft", "gather"} and all(0 <= d["p"] <= 1 for d in change.values())
+    assert "| total |" in (out / "learning_curve.md").read_text()
     # Round 0: the slow tier alone; round 1: the fast tier with hand-off, every state it
     # visited labelled by the slow controller (DAgger), the guard's steps never.
     with ExperienceStore(out / "store.sqlite") as store:
