@@ -202,15 +202,17 @@ def plot(curve: dict[str, Any], path: Path) -> None:
         return
     tasks = sorted(rows[0]["fast"])
     fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+    colours = plt.get_cmap("tab20")
     for ax, mode in zip(axes, ("fast", "peam"), strict=True):
-        for task in tasks:
+        for k, task in enumerate(tasks):
             xs = [r["round"] for r in rows if mode in r]
             ys = [r[mode][task]["successes"] / max(1, r[mode][task]["episodes"]) for r in rows
                   if mode in r]  # fmt: skip
             lo = [r[mode][task]["wilson95"][0] for r in rows if mode in r]
             hi = [r[mode][task]["wilson95"][1] for r in rows if mode in r]
-            ax.plot(xs, ys, marker="o", label=task)
-            ax.fill_between(xs, lo, hi, alpha=0.1)
+            ax.plot(xs, ys, marker="o", label=task, color=colours(k))
+            ax.fill_between(xs, lo, hi, alpha=0.08, color=colours(k))
+            ax.set_xticks(xs)
         ax.set_title("fast tier alone" if mode == "fast" else "PEAM (fast + hand-off)")
         ax.set_xlabel("round")
     axes[0].set_ylabel("held-out success")
