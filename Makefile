@@ -21,7 +21,7 @@ test: $(STAMP)
 # Slow-tier episodes -> consolidation (trunk + PEAM's adapters) -> every agent compared.
 demo: $(STAMP)
 	$(VENV)/bin/peam run --config configs/run/demo.yaml --out runs/demo-slow --overwrite --quiet
-	$(VENV)/bin/peam consolidate --run runs/demo-slow --trunk-epochs 4 --epochs 1 --alpha 0.01
+	$(VENV)/bin/peam consolidate --run runs/demo-slow --trunk-epochs 4 --updates 60 --alpha 0.01
 	$(VENV)/bin/peam compare --config configs/compare/demo.yaml --out runs/demo --overwrite
 
 lint: $(STAMP)
