@@ -239,7 +239,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         required=True,
         metavar="RUN",
-        help="run folder (or store.sqlite) whose verified steps to learn from (repeatable)",
+        help="run folder (or store.sqlite) whose labelled steps to learn from (repeatable)",
     )
     fast.add_argument("--out", required=True, help="output folder (use it as fast.dir in a run)")
     fast.add_argument("--overwrite", action="store_true", help="replace an existing --out")
@@ -393,7 +393,7 @@ def _cmd_train_fast(args: argparse.Namespace) -> int:
         shutil.rmtree(out)
     partial.rename(out)
     print(
-        f"trunk: {report['transitions']} verified steps, action accuracy"
+        f"trunk: {report['transitions']} labelled steps, action accuracy"
         f" {report['trunk']['accuracy']:.1%}"
         f" (held-out episodes: {_pct(report['trunk']['val_accuracy'])})"
     )

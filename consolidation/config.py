@@ -93,7 +93,7 @@ class ConsolidateConfig:
     validate_every: int = 10
     """Hold out every N-th episode of the category to evaluate before/after."""
     max_transitions: int | None = 200_000
-    """Most verified steps read from the store (a subsample beyond)."""
+    """Most labelled steps read from the store (a subsample beyond)."""
     device: str = "auto"
     """auto (CUDA when present, bf16 autocast there), cpu or cuda."""
     categories: tuple[str, ...] = CATEGORIES
@@ -108,7 +108,7 @@ class FastTrainConfig:
     """Rank of every LoRA adapter."""
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     max_transitions: int | None = 300_000
-    """Most verified steps read from the stores (a subsample beyond)."""
+    """Most labelled steps read from the stores (a subsample beyond)."""
     device: str = "auto"
     """auto (CUDA when present, bf16 autocast there), cpu or cuda."""
     validate_every: int = 10

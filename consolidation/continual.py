@@ -129,7 +129,7 @@ def consolidate_single(
         train = parts[c][0]
         penalty = _ewc(fisher, params, anchor, config.ewc_lambda) if anchor else None
         if len(train):
-            log(f"{kind}: stage {c}, {len(train)} verified steps")
+            log(f"{kind}: stage {c}, {len(train)} labelled steps")
             model.train()
             train_bc(forward, params, train, table, bc, CPU, penalty=penalty)
             model.eval()

@@ -1,4 +1,4 @@
-"""The shared trunk: behaviour cloning of the whole policy on verified steps, once, then
+"""The shared trunk: behaviour cloning of the whole policy on labelled steps, once, then
 frozen. The one trunk trainer (`peam train-fast`, `peam consolidate`, `peam compare`)."""
 
 from __future__ import annotations

@@ -286,7 +286,7 @@ def _plots(out: Path, report: dict[str, Any]) -> None:
             ax.plot(
                 [g["steps"] for g in growth], [max(g["bytes"], 1) for g in growth], "o-", label=n
             )
-    ax.set_xlabel("verified steps of experience")
+    ax.set_xlabel("labelled steps of experience")
     ax.set_ylabel("memory bytes")
     ax.set_yscale("log")
     ax.legend(fontsize=7)

@@ -86,7 +86,7 @@ def compare(cfg: CompareConfig, specs: dict[str, AgentSpec], out: Path, log: Log
         trunk = Path(cfg.trunk) if cfg.trunk else out / "trunk"
         if not (trunk / "trunk.json").exists():
             train = data.subset(~_held_mask(data, parts))
-            log(f"training the shared trunk by BC on {len(train)} verified steps")
+            log(f"training the shared trunk by BC on {len(train)} labelled steps")
             cb.train_trunk(train, torch.from_numpy(table), cfg.trunk_epochs, trunk)
         for name in todo:
             spec, folder = specs[name], out / "agents" / name
