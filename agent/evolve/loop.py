@@ -33,7 +33,7 @@ from agent.fast import registry
 from agent.loop.config import RunConfig
 from agent.loop.run_folder import RunPlan, execute, prepare
 from consolidation.daemon import Consolidator
-from envs.config import to_dict
+from envs.config import ConfigError, to_dict
 from envs.tasks import CATEGORIES, load_tasks, select
 from memory.atomic import atomic_write
 from memory.store import ExperienceStore
@@ -42,8 +42,15 @@ Log = Callable[[str], None]
 
 
 def run_loop(cfg: LoopConfig, out: Path, rounds: int, log: Log = print) -> dict[str, Any]:
+    """Play rounds 0 .. ``rounds - 1`` in ``out``, continuing whatever is done there."""
+    saved, text = out / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False)
+    if saved.exists() and yaml.safe_load(saved.read_text()) != yaml.safe_load(text):
+        raise ConfigError(
+            f"{out} was started with other settings ({saved}); rerun with the same config"
+            " and --set keys (more --rounds is fine), or choose another --out"
+        )
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    atomic_write(saved, text)
     for r in range(rounds):
         folder = out / "rounds" / f"r{r}"
         folder.mkdir(parents=True, exist_ok=True)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
 from agent.evolve.config import GateConfig, LoopConfig
 from agent.evolve.loop import run_loop
 from consolidation.config import BCConfig, ConsolidateConfig, TrainerConfig, TriggerConfig
-from envs.config import build
+from envs.config import ConfigError, build
 from memory.store import ExperienceStore
 
 
@@ -73,3 +75,9 @@ def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
     assert len(_episodes(out)) == before - 1
     again = run_loop(_config(), out, rounds=2, log=lambda _line: None)
     assert len(_episodes(out)) == before and again["rounds"][0] == curve["rounds"][0]
+    # Other settings on the same folder are refused before anything is played.
+    other = _config()
+    other.train_seeds = 4
+    with pytest.raises(ConfigError, match="started with other settings"):
+        run_loop(other, out, rounds=3, log=lambda _line: None)
+    assert len(_episodes(out)) == before
