@@ -1,14 +1,16 @@
 """Time to consolidate one category from 10^4 and 10^5 transitions on this machine, one run.
 
 "Consolidate" = what `peam consolidate` does once the trigger fired: PW scoring
-of every attempt (a forward pass over all transitions), then BC + DPO training
-of the category's adapter (default epochs) on the selected attempts, with the
-preference term on failure-correction pairs. Transitions are synthetic (random
-frames, 40-step attempts, one pair per 10 attempts): time depends on the
-count, not the content. Last line: ``ratio: X`` = time at 10^5 / time at 10^4
+of every labelled state (a forward pass over all transitions), then one round of
+the category's adapter on the selected states: label-set BC, the per-step
+preference term on the fast tier's states outside the teacher's set (a tenth of
+them), and the trust region on a replay half, for ``--updates`` updates (a fixed
+budget: the training time should not grow with the data, only the scoring and the
+reference pass). Transitions are synthetic (random map crops, 40-step attempts):
+time depends on the count, not the content. Last line: ``ratio: X`` = time at 10^5 / time at 10^4
 (linear scaling gives ~10; target: 10^5 in <= 5 minutes here).
 
-    .venv/bin/python benchmarks/consolidation_speed.py [--sizes 10000 100000] [--epochs 2]
+    .venv/bin/python benchmarks/consolidation_speed.py [--sizes 10000 100000] [--updates 300]
 """
 
 from __future__ import annotations
@@ -31,24 +33,27 @@ from memory.transitions import Transitions
 def synthetic(n: int, seed: int = 0) -> Transitions:
     rng = np.random.default_rng(seed)
     cfg = PolicyConfig()
-    steps_per_attempt = 40
-    attempts = np.arange(n) // steps_per_attempt
-    done = np.zeros(n, dtype=np.float32)
-    done[steps_per_attempt - 1 :: steps_per_attempt] = 1.0
+    attempts = np.arange(n) // 40
+    actions = rng.integers(0, cfg.n_actions, n)
+    labels = np.left_shift(1, actions).astype(np.int64)
+    wrong = rng.random(n) < 0.1  # a tenth: the fast tier's action outside the teacher's set
+    labels[wrong] = np.left_shift(1, (actions[wrong] + 1) % cfg.n_actions)
     return Transitions(
-        frames=rng.integers(0, 256, (n, 64, 64, 3), dtype=np.uint8),
-        states=rng.random((n, cfg.state_dim), dtype=np.float32),
+        grids=rng.integers(0, cfg.n_materials, (n, 2, cfg.crop, cfg.crop)).astype(np.uint8),
+        vectors=rng.random((n, cfg.vector_dim), dtype=np.float32),
         text_ids=rng.integers(0, 4, n),
         texts=["collect wood x1", "collect stone x1", "collect coal x1", "collect iron x1"],
-        actions=rng.integers(0, cfg.n_actions, n),
-        done=done,
+        actions=actions,
+        labels=labels,
+        actors=np.full(n, "fast"),
         categories=np.full(n, "gather"),
         episodes=attempts // 5,
         attempts=attempts,
+        success=np.ones(n, dtype=bool),
     )
 
 
-def consolidate(n: int, epochs: float) -> tuple[float, float, float]:
+def consolidate(n: int, updates: int) -> tuple[float, float, float]:
     """(scoring s, training s, total s) for one category from ``n`` transitions."""
     torch.manual_seed(0)
     data = synthetic(n)
@@ -56,22 +61,20 @@ def consolidate(n: int, epochs: float) -> tuple[float, float, float]:
     model = with_adapters(FastPolicy(), ("gather",)).eval()
     trunk = model.base_model.model
     start = time.perf_counter()
-    keys = np.unique(data.attempts)
     skills = {s.rsplit(" x", 1)[0]: (100.0, 1.0, 10) for s in data.texts}
     success = {s: (9, 10) for s in skills}
 
-    def features(r, t, s):
+    def features(g, t, v):
         with model.disable_adapter():
-            return trunk.features(r, t, s)
+            return trunk.features(g, t, v)
 
-    pw = score(data, table, skills, success, lambda r, t, s: model(r, t, s), features,
+    pw = score(data, table, skills, success, lambda g, t, v: model(g, t, v), features,
                np.random.randn(2, 128), PWConfig(), torch.device("cpu"))  # fmt: skip
-    selected = data.subset(np.isin(data.attempts, pw.selected(PWConfig().select)))
+    selected = data.subset(pw.selected(PWConfig().select))
     scored = time.perf_counter()
-    pairs = [(int(keys[i]), int(keys[i + 1])) for i in range(0, len(keys) - 1, 10)]
-    cfg = TrainerConfig()
-    cfg.bc.epochs = epochs
-    train_category(model, "gather", selected, table, pairs, data, None, cfg)
+    replay = np.arange(len(selected)) % 2 == 0
+    train_category(model, "gather", selected, table, TrainerConfig(updates=updates),
+                   replay=replay)  # fmt: skip
     end = time.perf_counter()
     return scored - start, end - scored, end - start
 
@@ -79,15 +82,15 @@ def consolidate(n: int, epochs: float) -> tuple[float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs=2, default=[10_000, 100_000])
-    parser.add_argument("--epochs", type=float, default=TrainerConfig().bc.epochs)
+    parser.add_argument("--updates", type=int, default=TrainerConfig().updates)
     args = parser.parse_args()
     times = []
     print(f"{'transitions':>12s} {'PW scoring s':>13s} {'training s':>11s} {'total s':>9s}")
     for n in args.sizes:
-        s, t, total = consolidate(n, args.epochs)
+        s, t, total = consolidate(n, args.updates)
         times.append(total)
         print(f"{n:12d} {s:13.1f} {t:11.1f} {total:9.1f}")
-    print(f"threads: {torch.get_num_threads()}, epochs: {args.epochs}")
+    print(f"threads: {torch.get_num_threads()}, updates: {args.updates}")
     print(f"ratio: {times[1] / times[0]:.2f}")
 
 

@@ -2,7 +2,7 @@
 full fine-tuning, consolidated in sequence gather -> craft -> combat, in one run.
 
 Each variant starts from the same frozen trunk (``--trunk``) and trains on each
-category's verified steps in turn (same epochs, same data). After every stage
+category's labelled steps in turn (same data; adapters a fixed number of updates). After every stage
 it is evaluated on held-out episodes of every category (action accuracy: the
 fraction of verified actions it would take). Forgetting of a category = its
 accuracy right after its own stage minus its accuracy at the end (points).
@@ -38,7 +38,8 @@ def main() -> None:
     parser.add_argument("--store", default="runs/train-slow")
     parser.add_argument("--trunk", default="runs/loop/trunk")
     parser.add_argument("--per-category", type=int, default=8000, help="training steps cap")
-    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--epochs", type=float, default=3.0, help="full fine-tuning BC epochs")
+    parser.add_argument("--updates", type=int, default=300, help="updates per adapter stage")
     args = parser.parse_args()
     store = Path(args.store)
     store = store / "store.sqlite" if store.is_dir() else store
@@ -52,7 +53,7 @@ def main() -> None:
         idx = np.sort(rng.choice(idx, min(args.per_category, len(idx)), replace=False))
         parts[c] = train.subset(np.isin(np.arange(len(train)), idx))
     vals = {c: val.subset(val.categories == c) for c in ORDER}
-    cfg = TrainerConfig(bc=BCConfig(epochs=args.epochs, lr=2e-3), bc_only=True)
+    cfg = TrainerConfig(bc=BCConfig(lr=2e-3), updates=args.updates, bc_only=True)
 
     def accuracy(forward) -> dict[str, float]:
         return {c: evaluate_accuracy(forward, vals[c], table, torch.device("cpu")) for c in ORDER}
@@ -63,7 +64,7 @@ def main() -> None:
     iso = with_adapters(trunk, ORDER)
     curve, frozen = [], {}
     for c in ORDER:
-        train_category(iso, c, parts[c], table, [], None, None, cfg)
+        train_category(iso, c, parts[c], table, cfg)
         for done in frozen:
             for name, tensor in frozen[done].items():
                 assert torch.equal(dict(iso.named_parameters())[name], tensor), name
@@ -71,7 +72,7 @@ def main() -> None:
         row = {}
         for d in ORDER:
             iso.set_adapter(d)
-            row[d] = accuracy(lambda r, t, s: iso(r, t, s))[d]
+            row[d] = accuracy(lambda g, t, v: iso(g, t, v))[d]
         curve.append(row)
     results["isolated adapters"] = curve
     # Shared: one adapter for every category.
@@ -79,8 +80,8 @@ def main() -> None:
     shared = with_adapters(trunk, ("shared",))
     curve = []
     for c in ORDER:
-        train_category(shared, "shared", parts[c], table, [], None, None, cfg)
-        curve.append(accuracy(lambda r, t, s: shared(r, t, s)))
+        train_category(shared, "shared", parts[c], table, cfg)
+        curve.append(accuracy(lambda g, t, v: shared(g, t, v)))
     results["shared adapter"] = curve
     # Full fine-tuning of the trunk.
     trunk, _ = load_trunk(Path(args.trunk))
@@ -90,10 +91,10 @@ def main() -> None:
     from consolidation.bc import train_bc
 
     for c in ORDER:
-        train_bc(lambda r, t, s: trunk(r, t, s), list(trunk.parameters()), parts[c], table,
+        train_bc(lambda g, t, v: trunk(g, t, v), list(trunk.parameters()), parts[c], table,
                  BCConfig(epochs=args.epochs, lr=1e-3))  # fmt: skip
         trunk.eval()
-        curve.append(accuracy(lambda r, t, s: trunk(r, t, s)))
+        curve.append(accuracy(lambda g, t, v: trunk(g, t, v)))
     results["full fine-tuning"] = curve
 
     print(f"held-out action accuracy after each stage ({' -> '.join(ORDER)}), and forgetting")
