@@ -51,9 +51,8 @@ def skill_key(subgoal: Subgoal) -> str:
 
 def _gated_skills(folder: Path) -> dict[str, list[int]] | None:
     try:
-        notes = json.loads((folder / registry.NOTES).read_text())
-        return dict(notes["gate"]["candidate"]["skills"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return dict(registry.read_notes(folder / registry.NOTES)["gate"]["candidate"]["skills"])
+    except (KeyError, TypeError):
         return None
 
 

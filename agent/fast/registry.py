@@ -94,11 +94,12 @@ def annotate(root: Path, category: str, version: int, notes: dict[str, Any]) -> 
     """Add ``notes`` (e.g. the gate's decision) to a version's record (``notes.json``, kept
     apart from the hashed adapter files)."""
     path = category_dir(root, category) / f"v{version}" / NOTES
-    old = _notes(path)
+    old = read_notes(path)
     atomic_write(path, json.dumps({**old, **notes}, indent=2, default=str))
 
 
-def _notes(path: Path) -> dict[str, Any]:
+def read_notes(path: Path) -> dict[str, Any]:
+    """A version's ``notes.json`` (empty when there is none or it is unreadable)."""
     try:
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
@@ -136,7 +137,7 @@ def describe(root: Path, category: str) -> list[dict[str, Any]]:
             meta = json.loads(meta_path.read_text())
         except (OSError, json.JSONDecodeError):
             meta = {"problem": f"{META} unreadable"}
-        notes = _notes(meta_path.parent / NOTES)
+        notes = read_notes(meta_path.parent / NOTES)
         out.append({**meta, **notes, "version": v, "served": v == served})
     return out
 
