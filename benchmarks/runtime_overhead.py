@@ -66,6 +66,9 @@ class OneSubgoal:
     def plan(self, task, view):
         return [Subgoal("collect", "diamond", 9)]
 
+    def attempt_done(self, subgoal, failure) -> None:
+        pass
+
     def correct(self, subgoal, failure):
         return [subgoal]
 

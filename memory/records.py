@@ -91,3 +91,12 @@ class CallStats:
     completion_tokens: int = 0
     cached: bool = False
     fallback_reason: str | None = None
+    """Why the offline planner answered (a code first: ``plan_rejected``,
+    ``repeated_failure``, ``no_progress``, ``invalid_plan``, ``endpoint``), or None."""
+    requests: int = 0
+    """Requests that reached the model in this call (cache hits and repairs counted apart:
+    a hit costs none, each repair round one)."""
+    model_subgoals: int = 0
+    """Subgoals of the answer the model planned itself (accepted by the plan critic)."""
+    offline_subgoals: int = 0
+    """Subgoals the offline recipe planner had to add or take over."""

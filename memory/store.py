@@ -24,11 +24,21 @@ import numpy as np
 from memory.records import CallStats, Failure, Subgoal
 from memory.step_writer import StepWriter
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """2: steps record who chose the action (``actor``: slow, fast or guard); episodes record the
 achievements they unlocked (``unlocked``, a JSON list). 3: steps store the policy's input
 (``features``: ``envs.features``, compressed) and the teacher's label (``label``: a bitmask of
-the equally good actions the slow controller would take there; NULL = none)."""
+the equally good actions the slow controller would take there; NULL = none). 4: planner calls
+record the model requests they made and how many subgoals the model planned and the offline
+planner added (``requests``, ``model_subgoals``, ``offline_subgoals``); a version-3 store is
+upgraded in place (its calls count 0 there)."""
+_UPGRADES = {
+    3: [
+        f"ALTER TABLE planner_calls ADD COLUMN {c} INTEGER NOT NULL DEFAULT 0"
+        for c in ("requests", "model_subgoals", "offline_subgoals")
+    ]
+}
+"""Schema version -> the statements that take a store of that version to the next one."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,7 +66,8 @@ CREATE TABLE IF NOT EXISTS planner_calls (
     id INTEGER PRIMARY KEY, episode_id INTEGER REFERENCES episodes(id), attempt_id INTEGER,
     kind TEXT NOT NULL, planner TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL, latency_s REAL NOT NULL, cached INTEGER NOT NULL,
-    fallback_reason TEXT, created REAL NOT NULL);
+    fallback_reason TEXT, created REAL NOT NULL, requests INTEGER NOT NULL DEFAULT 0,
+    model_subgoals INTEGER NOT NULL DEFAULT 0, offline_subgoals INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS calls_by_episode ON planner_calls(episode_id);
 """
 
@@ -139,11 +150,20 @@ class ExperienceStore:
                 self._db.execute(
                     "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
                 )
-            elif int(row[0]) != SCHEMA_VERSION:
+                return
+            version = int(row[0])
+            while version in _UPGRADES:
+                for statement in _UPGRADES[version]:
+                    self._db.execute(statement)
+                version += 1
+                self._db.execute(
+                    "UPDATE meta SET value=? WHERE key='schema_version'", (str(version),)
+                )
+            if version != SCHEMA_VERSION:
                 raise SchemaVersionError(
                     f"{self.path} has schema version {row[0]}, this runtime reads"
-                    f" {SCHEMA_VERSION} (version 3 stores the policy's input and the teacher's"
-                    " label with every step);"
+                    f" {SCHEMA_VERSION} (since version 3 every step stores the policy's input"
+                    " and the teacher's label);"
                     " play it again into a new run folder (or --overwrite), or read it with the"
                     " peam version that wrote it"
                 )
@@ -313,8 +333,8 @@ class ExperienceStore:
         with self._tx():
             self._db.execute(
                 "INSERT INTO planner_calls (episode_id, attempt_id, kind, planner, prompt_tokens,"
-                " completion_tokens, latency_s, cached, fallback_reason, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " completion_tokens, latency_s, cached, fallback_reason, created, requests,"
+                " model_subgoals, offline_subgoals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     episode_id,
                     attempt_id,
@@ -326,6 +346,9 @@ class ExperienceStore:
                     int(stats.cached),
                     stats.fallback_reason,
                     time.time(),
+                    stats.requests,
+                    stats.model_subgoals,
+                    stats.offline_subgoals,
                 ),
             )
 
@@ -481,6 +504,22 @@ class ExperienceStore:
             args,
         )
         return {r[0]: (int(r[1]), int(r[2])) for r in rows if r[0] is not None}
+
+    def planning_by_episode(self, episode_id: int | None = None) -> dict[int, dict[str, int]]:
+        """Episode id -> planner calls, model requests, subgoals the model planned and subgoals
+        the offline planner added; only ``episode_id``'s when given."""
+        where, args = ("WHERE episode_id=?", (episode_id,)) if episode_id is not None else ("", ())
+        rows = self._db.execute(
+            "SELECT episode_id, COUNT(*), SUM(requests), SUM(model_subgoals),"
+            f" SUM(offline_subgoals) FROM planner_calls {where} GROUP BY episode_id",
+            args,
+        )
+        keys = ("planner_calls", "model_requests", "model_subgoals", "offline_subgoals")
+        return {
+            r[0]: dict(zip(keys, (int(v) for v in r[1:]), strict=True))
+            for r in rows
+            if r[0] is not None
+        }
 
     def attempt_costs(self) -> dict[int, tuple[float, float]]:
         """Attempt id -> (LLM tokens, wall seconds) it cost: its own correction calls plus an

@@ -336,6 +336,7 @@ class EpisodeRunner:
                 if not verified and failure is None:
                     failure = self._why(terminated, truncated, cfg.subgoal_budget, obs, info)
                 store.end_attempt(attempt_id, t, verified, failure)
+                self.planner.attempt_done(subgoal, None if verified else failure)
 
                 # ---- episode over? ---------------------------------------------------------
                 if success or terminated or truncated:

@@ -34,7 +34,17 @@ def _empty(category: str) -> dict[str, Any]:
         "fast_attempts": 0,
         "fast_verified": 0,
         "slow_attempts": 0,
+        "planner_calls": 0,
+        "model_requests": 0,
+        "model_subgoals": 0,
+        "offline_subgoals": 0,
+        "model_share": None,
     }
+
+
+PLANNING = ("planner_calls", "model_requests", "model_subgoals", "offline_subgoals")
+"""Per episode and per task: calls to the planner, requests that reached the model, subgoals
+the model planned itself and subgoals the offline planner added or took over."""
 
 
 class RunSummary:
@@ -45,7 +55,8 @@ class RunSummary:
         self.tasks: dict[str, dict[str, Any]] = {t.id: _empty(t.category) for t in tasks}
         # One pass over what is stored already (a resumed run), then one episode at a time.
         tokens, tiers = store.tokens_by_episode(), store.attempts_by_tier()
-        rows = [self._count(ep, tokens, tiers) for ep in store.episodes(run_id)]
+        planning = store.planning_by_episode()
+        rows = [self._count(ep, tokens, tiers, planning) for ep in store.episodes(run_id)]
         text = "".join(json.dumps(row) + "\n" for row in rows)
         atomic_write(out / EPISODES, text)
         self._write()
@@ -54,7 +65,10 @@ class RunSummary:
         """Count the episode just stored; append its row; rewrite summary.json."""
         ep = self.store.episode(episode_id)
         row = self._count(
-            ep, self.store.tokens_by_episode(ep.id), self.store.attempts_by_tier(ep.id)
+            ep,
+            self.store.tokens_by_episode(ep.id),
+            self.store.attempts_by_tier(ep.id),
+            self.store.planning_by_episode(ep.id),
         )
         with open(self.out / EPISODES, "a") as f:
             f.write(json.dumps(row) + "\n")
@@ -70,6 +84,7 @@ class RunSummary:
         ep: EpisodeRecord,
         tokens: dict[int, tuple[int, int]],
         tiers: dict[int, dict[str, tuple[int, int]]],
+        planning: dict[int, dict[str, int]],
     ) -> dict[str, Any]:
         row = self.tasks.setdefault(ep.task_id, _empty(ep.category))
         prompt, completion = tokens.get(ep.id, (0, 0))
@@ -81,6 +96,11 @@ class RunSummary:
         row["fast_attempts"] += by_tier.get("fast", (0, 0))[0]
         row["fast_verified"] += by_tier.get("fast", (0, 0))[1]
         row["slow_attempts"] += by_tier.get("slow", (0, 0))[0]
+        plans = planning.get(ep.id, {})
+        for key in PLANNING:
+            row[key] += plans.get(key, 0)
+        planned = row["model_subgoals"] + row["offline_subgoals"]
+        row["model_share"] = row["model_subgoals"] / planned if planned else None
         n = row["episodes"]
         row["success_rate"] = row["successes"] / n
         row["tokens_per_episode"] = (row["prompt_tokens"] + row["completion_tokens"]) / n
@@ -93,6 +113,7 @@ class RunSummary:
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "unlocked": list(ep.unlocked),
+            **{key: plans.get(key, 0) for key in PLANNING},
         }
 
     def _write(self) -> dict[str, Any]:

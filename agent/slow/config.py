@@ -24,6 +24,10 @@ class ControllerConfig:
     exploring). world: read the whole world map (an all-seeing oracle, for comparison only)."""
 
 
+STRUCTURED_FORMS = ("json_schema", "json_object_schema", "json_object", "none")
+"""The forms of structured output, the most constraining first."""
+
+
 @dataclass
 class LLMConfig:
     base_url: str = "https://api.openai.com/v1"
@@ -45,9 +49,22 @@ class LLMConfig:
     backoff_max_s: float = 16.0
     """Longest single backoff."""
     repair_rounds: int = 1
-    """Rounds that show the model why its answer was invalid (then fallback)."""
-    json_mode: bool = False
-    """Send response_format={'type': 'json_object'} (OpenAI, vLLM and Ollama support it)."""
+    """Rounds that show the model why its answer was invalid or broke a rule (then fallback)."""
+    structured: str = "auto"
+    """How answers are held to the plan schema: json_schema (OpenAI, vLLM), json_object_schema
+    (llama.cpp: json_object with the schema), json_object (plain JSON mode), none. auto =
+    json_schema first; a form the server refuses is dropped for the next, one at a time;
+    naming a form starts there."""
+    critic: bool = True
+    """Check each answered plan against the game's rules and this episode's failures; a
+    plan that breaks one goes back to the model with the reasons (a repair round), then the
+    offline planner fills what it still lacks (fallback ``plan_rejected``)."""
+    escalate_after: int = 2
+    """Failures of one subgoal in an episode after which its corrections come from the
+    offline planner without asking the model (fallback ``repeated_failure``)."""
+    max_requests_without_progress: int = 8
+    """Model requests an episode may spend without a verified subgoal; past it the offline
+    planner answers until a subgoal is verified (fallback ``no_progress``)."""
     cache: bool = True
     """Reuse answers to identical prompts from the response cache."""
     cache_path: str = ""

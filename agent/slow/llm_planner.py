@@ -1,27 +1,48 @@
 """The slow tier on a real LLM: any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp).
 
-Each call: the prompt (task, text view, skills, recent failures, retrieved
-plans) goes to the endpoint, or comes from the response cache. Timeouts, 429
-and 5xx are retried with bounded exponential backoff; an answer that is not a
-valid plan gets a bounded number of repair rounds; after that the offline
-recipe planner answers that call and ``last_call.fallback_reason`` says why.
-A run never dies because the endpoint did.
+Each call: the prompt (task, text view, skills, this episode's failures, retrieved plans
+or a worked example) goes to the endpoint, or comes from the response cache, held to the
+plan schema in the strongest form the server accepts. Timeouts, 429 and 5xx are retried
+with bounded exponential backoff. Then the escalation ladder, every rung recorded in
+``last_call``:
+
+1. the model's answer, checked by the plan critic (the game's rules, this episode's
+   failures);
+2. a repair round with the parser's or the critic's exact reasons;
+3. the offline recipe planner: it fills what a rejected plan lacks (``plan_rejected``),
+   answers an invalid one (``invalid_plan``), takes the corrections of a subgoal that
+   failed ``escalate_after`` times (``repeated_failure``), retries an execution failure
+   without asking (``execution_failure``), and answers every call once the episode has
+   spent ``max_requests_without_progress`` model requests without a verified subgoal
+   (``no_progress``).
+
+An answer that was invalid, rejected, or whose subgoal failed this episode is never
+served from the cache again in it, and a
+re-plan's prompt carries what failed and how often, so it is not the same prompt. A run
+never dies because the endpoint did.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import openai
 
-from agent.slow.config import LLMConfig, api_key
+from agent.slow import plan_critic
+from agent.slow.config import STRUCTURED_FORMS, LLMConfig, api_key
 from agent.slow.llm_cache import CachedCompletion, ResponseCache, cache_key
-from agent.slow.plan_schema import PlanError, crafter_vocabulary, parse_plan
-from agent.slow.prompts import Message, correct_messages, plan_messages, repair_message
+from agent.slow.plan_schema import PlanError, crafter_vocabulary, json_schema, parse_plan
+from agent.slow.prompts import (
+    Message,
+    correct_messages,
+    critic_message,
+    plan_messages,
+    repair_message,
+)
 from agent.slow.recipe_planner import RecipePlanner
 from envs.tasks import Task
 from envs.text import TextView
@@ -32,6 +53,11 @@ class _EndpointFailed(Exception):
     """Retries exhausted or a non-retryable API error."""
 
 
+EXECUTION_FAILURES = frozenset({"stalled", "budget", "unreachable", "aborted"})
+"""Failures of carrying a subgoal out, not of the plan: retried without asking the model."""
+REFUSED = frozenset({400, 422, 500, 501})
+"""HTTP statuses with which a server refuses a form of structured output it lacks."""
+
 RETRYABLE = (
     openai.APITimeoutError,
     openai.APIConnectionError,
@@ -41,12 +67,19 @@ RETRYABLE = (
 
 
 class LLMPlanner:
-    """Planner backed by an LLM through the ``openai`` client, with fallback to recipes."""
+    """Planner backed by an LLM through the ``openai`` client, escalating to recipes."""
 
     name = "llm"
 
     def __init__(self, config: LLMConfig, cache_path: str | None = None, plan_memory: Any = None):
         self.config = config
+        form = "json_schema" if config.structured == "auto" else config.structured
+        if form not in STRUCTURED_FORMS:
+            raise ValueError(
+                f"llm.structured={config.structured!r}; valid: auto, {', '.join(STRUCTURED_FORMS)}"
+            )
+        self._form = STRUCTURED_FORMS.index(form)
+        self._form_confirmed = False
         key = api_key(config)
         # Our own bounded retries (below) so each one is counted; the client's are off.
         self._client = openai.OpenAI(
@@ -56,8 +89,14 @@ class LLMPlanner:
         self._cache = ResponseCache(path) if config.cache and path else None
         self._fallback = RecipePlanner()
         self._vocabulary = crafter_vocabulary()
+        self._schema = json_schema(self._vocabulary)
         self._task: Task | None = None
-        self._failures: deque[str] = deque(maxlen=config.recent_failures)
+        self._failures: list[str] = []
+        self._failed: dict[tuple[str, str], Failure] = {}
+        self._fail_counts: Counter[tuple[str, str]] = Counter()
+        self._answer_of: dict[tuple[str, str], str] = {}
+        self._bad_answers: set[str] = set()
+        self._requests_since_progress = 0
         self.examples: list[str] = []
         """Past successful plans to show the model (filled by plan retrieval)."""
         if plan_memory is None and config.plan_memory:
@@ -68,67 +107,166 @@ class LLMPlanner:
         self.plan_memory = plan_memory
         self.last_call = CallStats()
 
+    @property
+    def structured_form(self) -> str:
+        """The form of structured output requests use now."""
+        return STRUCTURED_FORMS[self._form]
+
     # -- the planner interface -----------------------------------------------------
 
     def begin_episode(self, task: Task) -> None:
-        """A new episode: its prompts show only its own failures."""
+        """A new episode: its prompts, its critic and its budget see only its own failures."""
         self._failures.clear()
+        self._failed.clear()
+        self._fail_counts.clear()
+        self._answer_of.clear()
+        self._bad_answers.clear()
+        self._requests_since_progress = 0
         self._fallback.begin_episode(task)
 
+    def attempt_done(self, subgoal: Subgoal, failure: Failure | None) -> None:
+        key = (subgoal.skill, subgoal.target)
+        if failure is None:
+            self._requests_since_progress = 0
+            self._failed.pop(key, None)
+            return
+        self._failed[key] = failure
+        self._fail_counts[key] += 1
+        answer = self._answer_of.get(key)
+        if answer is not None:
+            self._bad_answers.add(answer)
+
     def plan(self, task: Task, view: TextView) -> list[Subgoal]:
+        self.last_call = CallStats()
         if task is not self._task:
             self._task = task
-            self._failures.clear()
             if self.plan_memory is not None:
                 from memory.plans import task_text
 
                 query = task_text(task.id, task.description)
                 self.examples = self.plan_memory.examples(query, self.config.plan_examples)
-        messages = plan_messages(task, view, self._vocabulary, list(self._failures), self.examples)
-        return self._ask(messages, lambda: self._fallback.plan(task, view))
+        messages = plan_messages(
+            task, view, self._vocabulary, self._recent_failures(), self.examples
+        )
+        goal = plan_critic.goal_of(task)
+        return self._ask(messages, view, goal, lambda: self._fallback.plan(task, view))
 
     def correct(self, subgoal: Subgoal, failure: Failure) -> list[Subgoal]:
+        self.last_call = CallStats()
+        key = (subgoal.skill, subgoal.target)
+        earlier = self._recent_failures()
         self._failures.append(f"{subgoal.text}: {failure.code}: {failure.reason}")
-        messages = correct_messages(
-            self._task, subgoal, failure, self._vocabulary, list(self._failures)[:-1]
-        )
-        return self._ask(messages, lambda: self._fallback.correct(subgoal, failure))
+        offline = lambda: self._fallback.correct(subgoal, failure)  # noqa: E731
+        if failure.code in EXECUTION_FAILURES:
+            return self._offline(offline, f"execution_failure: {failure.code}")
+        if self._fail_counts[key] >= self.config.escalate_after:
+            reason = f"repeated_failure: '{subgoal.text}' failed {self._fail_counts[key]} times"
+            return self._offline(offline, reason)
+        messages = correct_messages(self._task, subgoal, failure, self._vocabulary, earlier)
+        return self._ask(messages, failure.view, subgoal, offline)
 
     def close(self) -> None:
         if self._cache is not None:
             self._cache.close()
         self._client.close()
 
-    # -- one call: cache, retries, repair, fallback ------------------------------------
+    def _recent_failures(self) -> list[str]:
+        """Every occurrence of the episode's last ``recent_failures`` distinct failures (the
+        prompt shows each once, with how often it happened)."""
+        keep = list(dict.fromkeys(reversed(self._failures)))[: self.config.recent_failures]
+        return [f for f in self._failures if f in keep]
 
-    def _ask(self, messages: list[Message], fallback: Callable[[], list[Subgoal]]) -> list[Subgoal]:
-        stats = self.last_call = CallStats()
+    # -- one call: the ladder ----------------------------------------------------------
+
+    def _offline(self, call: Callable[[], list[Subgoal]], reason: str) -> list[Subgoal]:
+        """The recipe planner answers; ``last_call`` says why (and any model cost so far)."""
+        plan = call()
+        self.last_call.fallback_reason = reason
+        self.last_call.offline_subgoals += len(plan)
+        return plan
+
+    def _ask(
+        self,
+        messages: list[Message],
+        view: TextView | None,
+        goal: Subgoal | None,
+        fallback: Callable[[], list[Subgoal]],
+    ) -> list[Subgoal]:
+        stats = self.last_call
+        limit = self.config.max_requests_without_progress
+        rejected: tuple[list[Subgoal], list[str]] | None = None
         for round_ in range(self.config.repair_rounds + 1):
+            if self._requests_since_progress >= limit:
+                reason = f"no_progress: {limit} model requests without a verified subgoal"
+                return self._finish(rejected, view, goal, fallback, reason)
             try:
                 completion, cached = self._complete(messages)
             except _EndpointFailed as err:
-                stats.fallback_reason = f"endpoint: {err}"
-                return fallback()
+                return self._offline(fallback, f"endpoint: {err}")
             if not cached:  # a cache hit costs nothing
+                stats.requests += 1
+                self._requests_since_progress += 1
                 stats.prompt_tokens += completion.prompt_tokens
                 stats.completion_tokens += completion.completion_tokens
             stats.cached = cached if round_ == 0 else stats.cached and cached
             try:
-                return parse_plan(completion.text, self._vocabulary)
+                plan = parse_plan(completion.text, self._vocabulary)
             except PlanError as err:
                 problem = str(err)
+                self._bad_answers.add(completion.text)
                 messages = messages + repair_message(completion.text, problem)
-        stats.fallback_reason = (
-            f"invalid plan after {self.config.repair_rounds} repair round(s): {problem}"
-        )
-        return fallback()
+                continue
+            problems = self._critique(plan, view, goal)
+            if not problems:
+                return self._accept(plan, completion.text)
+            rejected = (plan, problems)
+            self._bad_answers.add(completion.text)
+            messages = messages + critic_message(completion.text, problems)
+        if rejected is None:
+            reason = f"invalid_plan after {self.config.repair_rounds} repair round(s): {problem}"
+        else:
+            reason = f"plan_rejected: {'; '.join(rejected[1])}"
+        return self._finish(rejected, view, goal, fallback, reason)
+
+    def _critique(
+        self, plan: list[Subgoal], view: TextView | None, goal: Subgoal | None
+    ) -> list[str]:
+        if not self.config.critic or view is None:
+            return []
+        return plan_critic.check(plan, view, goal, self._failed)
+
+    def _accept(self, plan: list[Subgoal], answer: str) -> list[Subgoal]:
+        self.last_call.model_subgoals += len(plan)
+        for sg in plan:
+            self._answer_of[(sg.skill, sg.target)] = answer
+        return plan
+
+    def _finish(
+        self,
+        rejected: tuple[list[Subgoal], list[str]] | None,
+        view: TextView | None,
+        goal: Subgoal | None,
+        fallback: Callable[[], list[Subgoal]],
+        reason: str,
+    ) -> list[Subgoal]:
+        """The last rung: the recipe planner fills what the model's plan lacks (or, with
+        no plan to keep, answers the call)."""
+        if rejected is None or view is None:
+            return self._offline(fallback, reason)
+        plan, by_model = plan_critic.complete(rejected[0], view, goal)
+        if plan_critic.check(plan, view, goal, self._failed):
+            return self._offline(fallback, reason)  # kept subgoals still break a rule
+        self.last_call.fallback_reason = reason
+        self.last_call.model_subgoals += sum(by_model)
+        self.last_call.offline_subgoals += len(plan) - sum(by_model)
+        return plan
 
     def _complete(self, messages: list[Message]) -> tuple[CachedCompletion, bool]:
         cfg = self.config
         key = cache_key(cfg.model, messages, temperature=cfg.temperature, max_tokens=cfg.max_tokens)
         if self._cache is not None:
             hit = self._cache.get(key)
-            if hit is not None:
+            if hit is not None and hit.text not in self._bad_answers:
                 return hit, True
         response = self._request(messages)
         text = (response.choices[0].message.content or "") if response.choices else ""
@@ -142,27 +280,51 @@ class LLMPlanner:
             self._cache.put(key, cfg.model, completion)
         return completion, False
 
+    def _response_format(self) -> dict[str, Any]:
+        form = STRUCTURED_FORMS[self._form]
+        if form == "json_schema":
+            schema = {"name": "plan", "schema": self._schema, "strict": True}
+            return {"response_format": {"type": "json_schema", "json_schema": schema}}
+        if form == "json_object_schema":
+            return {"response_format": {"type": "json_object", "schema": self._schema}}
+        if form == "json_object":
+            return {"response_format": {"type": "json_object"}}
+        return {}
+
     def _request(self, messages: list[Message]) -> Any:
-        """One chat completion, retried with bounded backoff on transient errors."""
+        """One chat completion in the strongest form of structured output the server takes,
+        retried with bounded backoff on transient errors."""
         cfg = self.config
-        extra = {"response_format": {"type": "json_object"}} if cfg.json_mode else {}
         delay = cfg.backoff_s
         attempt = 0
         while True:
             try:
-                return self._client.chat.completions.create(
+                response = self._client.chat.completions.create(
                     model=cfg.model,
                     messages=messages,
                     temperature=cfg.temperature,
                     max_tokens=cfg.max_tokens,
-                    **extra,
+                    **self._response_format(),
                 )  # type: ignore[call-overload]
+                self._form_confirmed = True
+                return response
+            except openai.APIStatusError as err:
+                unconfirmed = not self._form_confirmed and self.structured_form != "none"
+                if unconfirmed and err.status_code in REFUSED:
+                    self._form += 1  # the server lacks this form: the next one, at once
+                    continue
+                if not isinstance(err, RETRYABLE):  # 4xx other than 429: retrying will not help
+                    raise _EndpointFailed(f"{type(err).__name__}: {err}") from err
+                if attempt == cfg.max_retries:
+                    raise _EndpointFailed(
+                        f"{type(err).__name__} after {attempt + 1} tries"
+                    ) from err
             except RETRYABLE as err:
                 if attempt == cfg.max_retries:
                     raise _EndpointFailed(
                         f"{type(err).__name__} after {attempt + 1} tries"
                     ) from err
-            except openai.APIError as err:  # 4xx other than 429: retrying will not help
+            except openai.APIError as err:
                 raise _EndpointFailed(f"{type(err).__name__}: {err}") from err
             time.sleep(min(delay, cfg.backoff_max_s))
             delay *= 2

@@ -101,3 +101,26 @@ def schema_text(vocabulary: dict[str, list[str]]) -> str:
     for skill, targets in vocabulary.items():
         lines.append(f"- {skill} (category {SKILLS[skill]}): {', '.join(targets)}")
     return "\n".join(lines)
+
+
+def json_schema(vocabulary: dict[str, list[str]]) -> dict[str, object]:
+    """The plan as a JSON Schema, for servers that constrain output to one (strict-mode
+    compatible: every property required, no others allowed)."""
+    targets = sorted({t for ts in vocabulary.values() for t in ts})
+    subgoal = {
+        "type": "object",
+        "properties": {
+            "skill": {"type": "string", "enum": list(vocabulary)},
+            "target": {"type": "string", "enum": targets},
+            "count": {"type": "integer"},
+            "category": {"type": "string", "enum": sorted({SKILLS[s] for s in vocabulary})},
+        },
+        "required": ["skill", "target", "count", "category"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {"subgoals": {"type": "array", "items": subgoal}},
+        "required": ["subgoals"],
+        "additionalProperties": False,
+    }

@@ -24,6 +24,10 @@ class Planner(Protocol):
         """Subgoals that, executed in order from ``view``, achieve ``task``."""
         ...
 
+    def attempt_done(self, subgoal: Subgoal, failure: Failure | None) -> None:
+        """An attempt at ``subgoal`` ended: verified (``failure`` None) or failed."""
+        ...
+
     def correct(self, subgoal: Subgoal, failure: Failure) -> list[Subgoal]:
         """Subgoals that recover from ``failure``; the last one retries ``subgoal``."""
         ...

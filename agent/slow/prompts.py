@@ -27,14 +27,47 @@ def _recipes() -> str:
     return "\n".join(lines)
 
 
+WORKED_TASK = "make_stone_sword"
+"""The worked example's task (not in the 11-task suite): shown while the plan memory is empty."""
+
+
+def worked_example() -> str:
+    """A complete plan from an empty inventory, written by the recipe planner."""
+    from agent.slow.recipe_planner import Resolver
+    from envs.text import TextView
+
+    resolver = Resolver(TextView({}, {}, ()))
+    resolver.obtain("stone_sword", 1)
+    plan = resolver.plan
+    subgoals = ", ".join(
+        f'{{"skill": "{s.skill}", "target": "{s.target}", "count": {s.count},'
+        f' "category": "{s.category}"}}'
+        for s in plan
+    )
+    return (
+        f"Task: {WORKED_TASK}, inventory empty, no table nearby. The sword needs wood and"
+        " stone at a table; stone needs a wood pickaxe; the pickaxe needs a table; the table"
+        f' needs wood. Plan: {{"subgoals": [{subgoals}]}}'
+    )
+
+
 def system_prompt(vocabulary: dict[str, list[str]]) -> str:
     return (
         "You plan for an agent in Crafter, a 2-D Minecraft. Split the task into subgoals the"
         " agent executes in order. collect/make subgoals mean 'hold at least count of target'"
         " (absolute count); place/defeat mean 'place/defeat count more'. Crafting needs the"
-        " stations nearby; collecting some materials needs a tool.\n"
+        " stations nearby; collecting some materials needs a tool. Plan every prerequisite"
+        " the inventory lacks, in order, then the goal.\n"
         f"Recipes:\n{_recipes()}\n\n{schema_text(vocabulary)}"
     )
+
+
+def _failure_lines(failures: list[str]) -> str:
+    """This episode's failures, the most recent last, each once with how often it happened."""
+    counts: dict[str, int] = {}
+    for f in failures:
+        counts[f] = counts.pop(f, 0) + 1  # re-inserted: ordered by the latest occurrence
+    return "\n".join(f"- {f}" + (f" ({n} times)" if n > 1 else "") for f, n in counts.items())
 
 
 def _task_line(task: Task) -> str:
@@ -56,9 +89,14 @@ def plan_messages(
 ) -> list[Message]:
     parts = [_task_line(task), f"Observation:\n{view.render()}"]
     if failures:
-        parts.append("Recent failures:\n" + "\n".join(f"- {f}" for f in failures))
+        parts.append(
+            "Tried this episode and failed (fix the cause before retrying):\n"
+            + _failure_lines(failures)
+        )
     if examples:
         parts.append("Past successful plans for similar tasks:\n" + "\n".join(examples))
+    else:
+        parts.append("A worked example:\n" + worked_example())
     parts.append("Plan:")
     return [
         {"role": "system", "content": system_prompt(vocabulary)},
@@ -78,7 +116,7 @@ def correct_messages(
     if failure.view is not None:
         parts.append(f"Observation when it failed:\n{failure.view.render()}")
     if failures:
-        parts.append("Recent failures:\n" + "\n".join(f"- {f}" for f in failures))
+        parts.append("Earlier failures this episode:\n" + _failure_lines(failures))
     parts.append(
         "Give the corrected plan: the subgoals that fix the cause, ending with the failed"
         " subgoal retried (same skill and target)."
@@ -95,5 +133,18 @@ def repair_message(answer: str, problem: str) -> list[Message]:
         {
             "role": "user",
             "content": f"That answer is invalid: {problem}. Answer again with valid JSON only.",
+        },
+    ]
+
+
+def critic_message(answer: str, problems: list[str]) -> list[Message]:
+    """The plan critic's reasons, for the repair round."""
+    reasons = "\n".join(f"- {p}" for p in problems)
+    return [
+        {"role": "assistant", "content": answer},
+        {
+            "role": "user",
+            "content": "That plan cannot work under the game's rules:\n"
+            f"{reasons}\nAnswer again with the whole corrected plan, as JSON only.",
         },
     ]

@@ -41,7 +41,7 @@ ARMED = frozenset({"stone", "coal", "iron", "diamond", "stone_pickaxe", "stone_s
                    "iron_pickaxe", "iron_sword", "furnace"})  # fmt: skip
 
 
-class _Resolver:
+class Resolver:
     """Simulates inventory and stations while emitting the subgoals that reach a goal."""
 
     def __init__(self, view: TextView):
@@ -118,6 +118,9 @@ class RecipePlanner:
     def close(self) -> None:
         """Nothing to release (an LLM planner closes its response cache)."""
 
+    def attempt_done(self, subgoal: Subgoal, failure: Failure | None) -> None:
+        """Nothing to track: every plan is resolved from the current view."""
+
     def plan(self, task: Task, view: TextView) -> list[Subgoal]:
         self.last_call = CallStats()
         v = task.verifier
@@ -126,7 +129,7 @@ class RecipePlanner:
         if v.kind == "kill":
             return self._achieve(f"defeat_{v.name}", v.count, view)
         if v.kind == "inventory":
-            resolver = _Resolver(view)
+            resolver = Resolver(view)
             if v.name in ARMED:
                 resolver.obtain("wood_sword", 1)
             resolver.obtain(v.name, v.count)
@@ -146,7 +149,7 @@ class RecipePlanner:
 
     def _achieve(self, name: str, count: int, view: TextView) -> list[Subgoal]:
         """Subgoals that unlock achievement ``name`` ``count`` more times from ``view``."""
-        resolver = _Resolver(view)
+        resolver = Resolver(view)
         kind, _, target = name.partition("_")
         if kind == "defeat":
             for weapon in COMBAT_PREP.get(target, ("wood_sword",)):
@@ -183,7 +186,7 @@ class RecipePlanner:
         self.last_call = CallStats()
         if failure.view is None:
             return [subgoal]
-        resolver = _Resolver(failure.view)
+        resolver = Resolver(failure.view)
         if failure.code == "missing_item":
             item, count = failure.data["item"], int(failure.data["count"])
             resolver.obtain(item, count)

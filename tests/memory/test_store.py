@@ -75,9 +75,39 @@ def test_wal_mode_and_schema_version(tmp_path: Path):
     db.commit()
     db.close()
     # A store written before steps recorded their actor is refused with what to do.
-    wanted = r"schema version 1, this runtime reads 3 \(version 3 stores"
+    wanted = r"schema version 1, this runtime reads 4 \(since version 3 every step stores"
     with pytest.raises(SchemaVersionError, match=wanted):
         ExperienceStore(tmp_path / "s.sqlite")
+
+
+def test_a_version_3_store_is_upgraded_in_place(tmp_path: Path):
+    path = tmp_path / "s.sqlite"
+    store = ExperienceStore(path)
+    run = store.start_run("r", {})
+    ep = store.begin_episode(run, "t", "craft", 0, "crafter", (64, 64, 3))
+    store.log_planner_call(ep, None, "plan", "llm", CallStats(5, 6), 0.1)
+    store.close()
+    db = sqlite3.connect(path)  # make it what version 3 wrote: no per-call subgoal counts
+    for column in ("requests", "model_subgoals", "offline_subgoals"):
+        db.execute(f"ALTER TABLE planner_calls DROP COLUMN {column}")
+    db.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    store = ExperienceStore(path)
+    store.log_planner_call(
+        ep, None, "correct", "llm", CallStats(1, 2, requests=2, model_subgoals=3), 0.1
+    )
+    assert store.planning_by_episode(ep)[ep] == {
+        "planner_calls": 2,
+        "model_requests": 2,
+        "model_subgoals": 3,
+        "offline_subgoals": 0,
+    }
+    assert store.tokens_by_episode(ep)[ep] == (6, 8)
+    store.close()
+    db = sqlite3.connect(path)
+    version = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+    assert version == "4"
 
 
 def test_another_process_reads_while_writing(tmp_path: Path):

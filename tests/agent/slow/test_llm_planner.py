@@ -11,7 +11,7 @@ from agent.slow.config import LLMConfig, MissingAPIKeyError
 from agent.slow.llm_planner import LLMPlanner
 from agent.slow.recipe_planner import RecipePlanner
 from envs.tasks import load_tasks
-from envs.text import TextView
+from envs.text import Sighting, TextView
 from memory.records import Failure, Subgoal
 
 from .fake_openai import FakeOpenAI, Reply, plan_json
@@ -78,7 +78,7 @@ def test_malformed_twice_falls_back_to_recipes(server, tmp_path):
     planner = _planner(server, tmp_path)
     plan = planner.plan(TASKS["place_table"], VIEW)
     assert plan == RecipePlanner().plan(TASKS["place_table"], VIEW)
-    assert "invalid plan after 1 repair round(s)" in planner.last_call.fallback_reason
+    assert "invalid_plan after 1 repair round(s)" in planner.last_call.fallback_reason
     assert len(server.requests) == 2
 
 
@@ -113,7 +113,7 @@ def test_server_errors_are_retried_with_backoff(server, tmp_path, status):
 
 def test_persistent_errors_fall_back_and_say_why(server, tmp_path):
     server.default = Reply(status=500)
-    planner = _planner(server, tmp_path)
+    planner = _planner(server, tmp_path, structured="none")  # a 500 is not a refused form
     plan = planner.plan(TASKS["make_wood_pickaxe"], VIEW)
     assert plan == RecipePlanner().plan(TASKS["make_wood_pickaxe"], VIEW)
     assert planner.last_call.fallback_reason == "endpoint: InternalServerError after 3 tries"
@@ -170,12 +170,15 @@ def test_correction_sees_the_failure(server, tmp_path):
     fixed = [Subgoal("make", "wood_pickaxe", 1), Subgoal("collect", "stone", 1)]
     server.script = [Reply(plan_json(GOOD)), Reply(plan_json(fixed))]
     planner = _planner(server, tmp_path)
-    planner.plan(TASKS["collect_stone_8"], VIEW)
-    failure = Failure("missing_item", "collecting stone needs 1 wood_pickaxe", VIEW)
+    planner.plan(TASKS["place_table"], VIEW)
+    at_table = TextView({"wood": 1}, {"health": 9.0}, (0.0, 0.0, 0.0), {"table": Sighting(2, 1, 1)})
+    data = {"item": "wood_pickaxe", "count": 1}
+    failure = Failure("missing_item", "collecting stone needs 1 wood_pickaxe", at_table, data)
     assert planner.correct(Subgoal("collect", "stone", 1), failure) == fixed
     prompt = server.requests[1]["body"]["messages"][-1]["content"]
     assert "collect stone x1' failed: missing_item: collecting stone needs 1 wood_pickaxe" in prompt
-    assert "collect_stone_8" in prompt and "Observation when it failed" in prompt
+    assert "place_table" in prompt and "Observation when it failed" in prompt
+    assert planner.last_call.model_subgoals == 2 and planner.last_call.fallback_reason is None
 
 
 def test_missing_key_names_the_variable(monkeypatch):
