@@ -8,7 +8,8 @@ cause. Every problem is a sentence the repair round shows the model, naming the 
 
 The rules are the backend's own data (Crafter: ``crafter.constants``, the same tables the
 recipe planner resolves); :func:`complete` lets the recipe planner fill exactly the
-prerequisites a rejected plan is missing, keeping what the model planned.
+prerequisites a rejected plan is missing (and the weapons it arms the player with first),
+keeping what the model planned.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from dataclasses import dataclass, field
 
 from crafter import constants
 
-from agent.slow.recipe_planner import STATION_REUSE_DISTANCE, STATIONS, Resolver
+from agent.slow.recipe_planner import (
+    ARMED,
+    COMBAT_PREP,
+    STATION_REUSE_DISTANCE,
+    STATIONS,
+    Resolver,
+)
 from envs.tasks import Task
 from envs.text import TextView
 from memory.records import Failure, Subgoal
@@ -137,6 +144,13 @@ def check(
     return list(dict.fromkeys(problems))
 
 
+def _preparation(goal: Subgoal) -> tuple[str, ...]:
+    """Weapons the recipe planner obtains before ``goal`` (its strategy, not a rule)."""
+    if goal.skill == "defeat":
+        return COMBAT_PREP.get(goal.target, ("wood_sword",))
+    return ("wood_sword",) if goal.target in ARMED else ()
+
+
 def complete(
     plan: list[Subgoal], view: TextView, goal: Subgoal | None
 ) -> tuple[list[Subgoal], list[bool]]:
@@ -153,6 +167,11 @@ def complete(
             out.append(e)
             by_model.append(sg is not None and (e.skill, e.target) == (sg.skill, sg.target))
 
+    if goal is not None:  # arm first, as the recipe planner does for the same goal
+        for weapon in _preparation(goal):
+            if not any(s.target == weapon for s in plan):
+                resolver.obtain(weapon, 1)
+        take(None)
     for sg in plan:
         if sg.skill == "make":
             resolver.make(sg.target, sg.count)  # prerequisites, then the make itself
