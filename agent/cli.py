@@ -302,6 +302,18 @@ def _parser() -> argparse.ArgumentParser:
     _config_args(mem, "memory")
     mem.add_argument("--run", required=True, help="run folder (its store.sqlite is read)")
 
+    plans = sub.add_parser(
+        "plans",
+        help="consolidate a run's verified plans into a plan head (the LLM is asked less)",
+        **fmt,
+    )
+    plans.add_argument("--run", required=True, action="append",
+                       help="run folder whose store.sqlite is read (repeatable)")  # fmt: skip
+    plans.add_argument("--out", required=True, help="folder for the plan head")
+    plans.add_argument("--updates", type=int, default=600, help="optimizer steps")
+    plans.add_argument("--seed", type=int, default=0)
+    plans.add_argument("--tasks-file", default=DEFAULT_TASKS_FILE, help="task suite YAML")
+
     tasks = sub.add_parser("tasks", help="list the task suite")
     tasks.add_argument(
         "--tasks-file", "--file", dest="file", default=DEFAULT_TASKS_FILE, help="task suite YAML"
@@ -473,6 +485,31 @@ def _cmd_memory(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plans(args: argparse.Namespace) -> int:
+    from consolidation.plan_head import plan_examples, train_plan_head
+    from memory.text_embedding import SubgoalEmbedder
+
+    examples = []
+    for run in args.run:
+        store = Path(run) / "store.sqlite"
+        if not store.exists():
+            raise ConfigError(f"{store} not found: --run takes a `peam run` output folder")
+        examples += plan_examples(store, args.tasks_file)
+    head, report = train_plan_head(
+        examples, SubgoalEmbedder().embed, updates=args.updates, seed=args.seed
+    )
+    head.meta.update(runs=[str(r) for r in args.run])
+    head.save(Path(args.out))
+    held = report["held_out_accuracy"]
+    print(
+        f"{args.out}: {report['examples']} verified attempts, {report['classes']} subgoals;"
+        f" next-subgoal accuracy {report['train_accuracy']:.1%} (train)"
+        + (f", {held:.1%} (held-out episodes)" if held is not None else "")
+        + f"; run with --set plan_head.dir={args.out}"
+    )
+    return 0
+
+
 def _cmd_adapters(args: argparse.Namespace) -> int:
     from agent.fast import registry
 
@@ -550,6 +587,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "adapters": _cmd_adapters,
     "compare": _cmd_compare,
     "memory": _cmd_memory,
+    "plans": _cmd_plans,
     "tasks": _cmd_tasks,
 }
 

@@ -5,7 +5,8 @@ Each scripted model plans the way small models do (``tests/agent/slow/scripted_m
 subgoal; ``missing_station`` leaves every station out. Each plays the 9 craft and gather
 tasks through ``peam run --set planner=llm`` against a local OpenAI-protocol server, and
 the offline recipe planner plays the same seeds. Prints success, model requests per
-episode (mean and max) and the share of subgoals the model planned.
+episode (mean and max) and the share of subgoals the model planned; ``ratio:`` the
+goal-only model's successes over the recipe planner's.
 
     .venv/bin/python benchmarks/ladder.py --seeds 0-4
 """
@@ -58,8 +59,10 @@ def run(seeds: str) -> None:
     print("| planner | success | model requests / episode | max | planned by the model |"
           " seconds |")  # fmt: skip
     print("| --- | --- | --- | --- | --- | --- |")
+    wins: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         episodes, seconds = play(Path(tmp) / "recipe", seeds, [])
+        wins["recipe"] = sum(e["success"] for e in episodes)
         print(row("offline recipe planner", episodes, seconds), flush=True)
         for name, model in MODELS.items():
             server = FakeOpenAI(default=model)
@@ -69,10 +72,12 @@ def run(seeds: str) -> None:
                 episodes, seconds = play(Path(tmp) / name, seeds, llm)
             finally:
                 server.close()
+            wins[name] = sum(e["success"] for e in episodes)
             print(row(f"scripted `{name}` + ladder", episodes, seconds), flush=True)
             failed = [(e["task"], e["seed"], e["outcome"]) for e in episodes if not e["success"]]
             if failed:
                 print(f"<!-- {name} failed: {json.dumps(failed)} -->")
+    print(f"ratio: {wins['goal_only'] / max(wins['recipe'], 1):.3f}")
 
 
 if __name__ == "__main__":

@@ -93,6 +93,17 @@ class PlanMemory:
                 break
         return lines
 
+    def nearest(self, text: str) -> tuple[float, list[str]] | None:
+        """(cosine similarity, plan) of the past task most like ``text``; None when empty."""
+        if self.index is None or not self.entries:
+            return None
+        query = self.embedder.embed([text]).astype(np.float32)
+        query /= np.linalg.norm(query, axis=1, keepdims=True) + 1e-8
+        sims, idx = self.index.search(np.ascontiguousarray(query), 1)
+        if idx[0][0] < 0:
+            return None
+        return float(sims[0][0]), list(self.entries[int(idx[0][0])]["plan"])
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         if self.index is not None:

@@ -100,3 +100,5 @@ class CallStats:
     """Subgoals of the answer the model planned itself (accepted by the plan critic)."""
     offline_subgoals: int = 0
     """Subgoals the offline recipe planner had to add or take over."""
+    head_subgoals: int = 0
+    """Subgoals the consolidated plan head planned (no model request)."""

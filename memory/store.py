@@ -30,12 +30,22 @@ achievements they unlocked (``unlocked``, a JSON list). 3: steps store the polic
 (``features``: ``envs.features``, compressed) and the teacher's label (``label``: a bitmask of
 the equally good actions the slow controller would take there; NULL = none). 4: planner calls
 record the model requests they made and how many subgoals the model planned and the offline
-planner added (``requests``, ``model_subgoals``, ``offline_subgoals``); a version-3 store is
+planner and the plan head added (``requests``, ``model_subgoals``, ``offline_subgoals``,
+``head_subgoals``); a version-3 store is
 upgraded in place (its calls count 0 there)."""
+PLANNING_KEYS = (
+    "planner_calls",
+    "model_requests",
+    "model_subgoals",
+    "offline_subgoals",
+    "head_subgoals",
+)
+"""Per episode: planner calls, requests that reached the model, subgoals the model planned
+itself, subgoals the offline planner added or took over, subgoals the plan head planned."""
 _UPGRADES = {
     3: [
         f"ALTER TABLE planner_calls ADD COLUMN {c} INTEGER NOT NULL DEFAULT 0"
-        for c in ("requests", "model_subgoals", "offline_subgoals")
+        for c in ("requests", "model_subgoals", "offline_subgoals", "head_subgoals")
     ]
 }
 """Schema version -> the statements that take a store of that version to the next one."""
@@ -67,7 +77,8 @@ CREATE TABLE IF NOT EXISTS planner_calls (
     kind TEXT NOT NULL, planner TEXT NOT NULL, prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL, latency_s REAL NOT NULL, cached INTEGER NOT NULL,
     fallback_reason TEXT, created REAL NOT NULL, requests INTEGER NOT NULL DEFAULT 0,
-    model_subgoals INTEGER NOT NULL DEFAULT 0, offline_subgoals INTEGER NOT NULL DEFAULT 0);
+    model_subgoals INTEGER NOT NULL DEFAULT 0, offline_subgoals INTEGER NOT NULL DEFAULT 0,
+    head_subgoals INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS calls_by_episode ON planner_calls(episode_id);
 """
 
@@ -334,7 +345,8 @@ class ExperienceStore:
             self._db.execute(
                 "INSERT INTO planner_calls (episode_id, attempt_id, kind, planner, prompt_tokens,"
                 " completion_tokens, latency_s, cached, fallback_reason, created, requests,"
-                " model_subgoals, offline_subgoals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " model_subgoals, offline_subgoals, head_subgoals)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     episode_id,
                     attempt_id,
@@ -349,6 +361,7 @@ class ExperienceStore:
                     stats.requests,
                     stats.model_subgoals,
                     stats.offline_subgoals,
+                    stats.head_subgoals,
                 ),
             )
 
@@ -440,9 +453,10 @@ class ExperienceStore:
         ]
 
     def steps(
-        self, episode_id: int, frames: bool = True, features: bool = False
+        self, episode_id: int, frames: bool = True, features: bool = False, at: int | None = None
     ) -> Iterator[StepRecord]:
-        """The episode's steps in order; ``frames``/``features`` read those columns too."""
+        """The episode's steps in order (only step ``at`` when given); ``frames``/``features``
+        read those columns too."""
         self.flush()  # see this process's own writes
         shape_row = self._db.execute(
             "SELECT frame_shape FROM episodes WHERE id=?", (episode_id,)
@@ -451,9 +465,15 @@ class ExperienceStore:
         cols = "t, attempt_id, action, reward, inventory, status, position, actor, label"
         cols += ", frame" if frames else ", NULL"
         cols += ", features" if features else ", NULL"
-        for r in self._db.execute(
-            f"SELECT {cols} FROM steps WHERE episode_id=? ORDER BY t", (episode_id,)
-        ):
+        where, args = (
+            ("episode_id=? AND t=?", (episode_id, at))
+            if at is not None
+            else (
+                "episode_id=?",
+                (episode_id,),
+            )
+        )
+        for r in self._db.execute(f"SELECT {cols} FROM steps WHERE {where} ORDER BY t", args):
             frame = None
             if r[9] is not None and shape is not None:
                 frame = np.frombuffer(zlib.decompress(r[9]), dtype=np.uint8).reshape(shape)
@@ -511,10 +531,11 @@ class ExperienceStore:
         where, args = ("WHERE episode_id=?", (episode_id,)) if episode_id is not None else ("", ())
         rows = self._db.execute(
             "SELECT episode_id, COUNT(*), SUM(requests), SUM(model_subgoals),"
-            f" SUM(offline_subgoals) FROM planner_calls {where} GROUP BY episode_id",
+            " SUM(offline_subgoals), SUM(head_subgoals) FROM planner_calls"
+            f" {where} GROUP BY episode_id",
             args,
         )
-        keys = ("planner_calls", "model_requests", "model_subgoals", "offline_subgoals")
+        keys = PLANNING_KEYS
         return {
             r[0]: dict(zip(keys, (int(v) for v in r[1:]), strict=True))
             for r in rows

@@ -11,6 +11,7 @@ import envs
 from agent.loop.config import RunConfig
 from agent.loop.runner import EpisodeRunner, EpisodeWriter, FastTier, SlowExecutor
 from agent.slow.planner import Planner
+from envs.config import ConfigError
 
 
 def make_env(cfg: RunConfig, budget: int) -> Any:
@@ -22,14 +23,34 @@ def make_env(cfg: RunConfig, budget: int) -> Any:
 
 
 def make_planner(cfg: RunConfig, out: Path) -> Planner:
-    """The slow tier's planner; an LLM planner caches its answers in ``out``."""
+    """The slow tier's planner (an LLM planner caches its answers in ``out``), behind the
+    consolidated plan head when ``plan_head.dir`` names one."""
+    planner: Planner
     if cfg.planner == "llm":
         from agent.slow.llm_planner import LLMPlanner
 
-        return LLMPlanner(cfg.llm, cache_path=str(out / "llm_cache.sqlite"))
-    from agent.slow.recipe_planner import RecipePlanner
+        planner = LLMPlanner(cfg.llm, cache_path=str(out / "llm_cache.sqlite"))
+    else:
+        from agent.slow.recipe_planner import RecipePlanner
 
-    return RecipePlanner()
+        planner = RecipePlanner()
+    if cfg.plan_head.dir and cfg.plan_reuse.dir:
+        raise ConfigError("plan_head.dir and plan_reuse.dir are exclusive: set one of them")
+    if cfg.plan_head.dir:
+        from agent.slow.plan_head_planner import PlanHeadPlanner
+        from memory.plan_head import PlanHead
+        from memory.text_embedding import SubgoalEmbedder
+
+        head = PlanHead.load(Path(cfg.plan_head.dir))
+        return PlanHeadPlanner(head, planner, SubgoalEmbedder(), cfg.plan_head.threshold)
+    if cfg.plan_reuse.dir:
+        from agent.slow.plan_reuse import PlanReusePlanner
+        from memory.plans import PlanMemory
+        from memory.text_embedding import SubgoalEmbedder
+
+        memory = PlanMemory.load(Path(cfg.plan_reuse.dir), SubgoalEmbedder())
+        return PlanReusePlanner(memory, planner, cfg.plan_reuse.similarity)
+    return planner
 
 
 def make_controller(cfg: RunConfig) -> SlowExecutor:

@@ -51,6 +51,25 @@ class RetrievalRunConfig:
 
 
 @dataclass
+class PlanHeadRunConfig:
+    dir: str = ""
+    """Folder of a consolidated plan head (`peam plans`): it plans first and the planner
+    (the LLM) answers only when the head is unsure or its plan failed. Empty = none."""
+    threshold: float = 0.9
+    """Smallest step probability of the head's plan for it to be used without the planner."""
+
+
+@dataclass
+class PlanReuseRunConfig:
+    dir: str = ""
+    """Folder of a plan memory (`peam memory` writes RUN/retrieval/plans): the retrieval
+    agent's equivalent of the plan head, the stored plan of a near-identical past task is
+    reused without the planner. Empty = none."""
+    similarity: float = 0.95
+    """Smallest cosine similarity of the task texts for a stored plan to be reused."""
+
+
+@dataclass
 class RunConfig:
     backend: str = "crafter"
     """Environment backend: crafter (embedded)."""
@@ -73,6 +92,8 @@ class RunConfig:
     """Empty: workers are local processes. "local": start Ray here; "auto" or an address:
     join that Ray cluster (pip install -e '.[ray]')."""
     retrieval: RetrievalRunConfig = field(default_factory=RetrievalRunConfig)
+    plan_head: PlanHeadRunConfig = field(default_factory=PlanHeadRunConfig)
+    plan_reuse: PlanReuseRunConfig = field(default_factory=PlanReuseRunConfig)
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     controller: ControllerConfig = field(default_factory=ControllerConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)

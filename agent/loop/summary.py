@@ -16,7 +16,7 @@ from typing import Any
 
 from envs.tasks import Task
 from memory.atomic import atomic_write
-from memory.store import EpisodeRecord, ExperienceStore
+from memory.store import PLANNING_KEYS, EpisodeRecord, ExperienceStore
 
 SUMMARY = "summary.json"
 EPISODES = "episodes.jsonl"
@@ -38,13 +38,12 @@ def _empty(category: str) -> dict[str, Any]:
         "model_requests": 0,
         "model_subgoals": 0,
         "offline_subgoals": 0,
+        "head_subgoals": 0,
         "model_share": None,
     }
 
 
-PLANNING = ("planner_calls", "model_requests", "model_subgoals", "offline_subgoals")
-"""Per episode and per task: calls to the planner, requests that reached the model, subgoals
-the model planned itself and subgoals the offline planner added or took over."""
+PLANNING = PLANNING_KEYS
 
 
 class RunSummary:
@@ -99,7 +98,7 @@ class RunSummary:
         plans = planning.get(ep.id, {})
         for key in PLANNING:
             row[key] += plans.get(key, 0)
-        planned = row["model_subgoals"] + row["offline_subgoals"]
+        planned = row["model_subgoals"] + row["offline_subgoals"] + row["head_subgoals"]
         row["model_share"] = row["model_subgoals"] / planned if planned else None
         n = row["episodes"]
         row["success_rate"] = row["successes"] / n

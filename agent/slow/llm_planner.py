@@ -216,6 +216,8 @@ class LLMPlanner:
                 self._bad_answers.add(completion.text)
                 messages = messages + repair_message(completion.text, problem)
                 continue
+            if view is not None:  # what follows the goal never runs: not judged, not kept
+                plan = plan_critic.trim(plan, view, goal)
             problems = self._critique(plan, view, goal)
             if not problems:
                 return self._accept(plan, completion.text)
@@ -254,6 +256,8 @@ class LLMPlanner:
         if rejected is None or view is None:
             return self._offline(fallback, reason)
         plan, by_model = plan_critic.complete(rejected[0], view, goal)
+        kept = plan_critic.trim(plan, view, goal)
+        plan, by_model = kept, by_model[: len(kept)]
         if plan_critic.check(plan, view, goal, self._failed):
             return self._offline(fallback, reason)  # kept subgoals still break a rule
         self.last_call.fallback_reason = reason

@@ -32,15 +32,15 @@ from memory.records import Failure, Subgoal
 
 
 @dataclass
-class _State:
-    """Inventory and stations as the plan would leave them."""
+class PlanState:
+    """Inventory and stations as the plan so far would leave them."""
 
     inventory: Counter[str]
     stations: set[str]
     placed: set[str] = field(default_factory=set)
 
     @classmethod
-    def of(cls, view: TextView) -> _State:
+    def of(cls, view: TextView) -> PlanState:
         near = {s for s in STATIONS if view.has_nearby(s, STATION_REUSE_DISTANCE)}
         return cls(Counter(view.inventory), near)
 
@@ -61,13 +61,14 @@ def goal_of(task: Task) -> Subgoal | None:
     return None
 
 
-def _holds(goal: Subgoal, state: _State, plan: list[Subgoal]) -> bool:
+def holds(goal: Subgoal, state: PlanState, plan: list[Subgoal]) -> bool:
+    """Whether ``plan`` (ending in ``state``) reaches ``goal``."""
     if goal.skill in ("collect", "make") and goal.target != "drink":
         return state.inventory[goal.target] >= goal.count
     return any((s.skill, s.target) == (goal.skill, goal.target) for s in plan)
 
 
-def _step(sg: Subgoal, state: _State, failed: dict[tuple[str, str], Failure]) -> list[str]:
+def apply(sg: Subgoal, state: PlanState, failed: dict[tuple[str, str], Failure]) -> list[str]:
     """Problems of ``sg`` in ``state``; then apply its effect to ``state``."""
     problems: list[str] = []
     inv = state.inventory
@@ -136,10 +137,10 @@ def check(
     failed: dict[tuple[str, str], Failure] | None = None,
 ) -> list[str]:
     """Every rule the plan breaks, simulated from ``view``; [] when it may be carried out."""
-    state, problems = _State.of(view), []
+    state, problems = PlanState.of(view), []
     for sg in plan:
-        problems += _step(sg, state, failed or {})
-    if goal is not None and not _holds(goal, state, plan):
+        problems += apply(sg, state, failed or {})
+    if goal is not None and not holds(goal, state, plan):
         problems.append(f"the plan never reaches the goal '{goal.text}': end it with that")
     return list(dict.fromkeys(problems))
 
@@ -149,6 +150,19 @@ def _preparation(goal: Subgoal) -> tuple[str, ...]:
     if goal.skill == "defeat":
         return COMBAT_PREP.get(goal.target, ("wood_sword",))
     return ("wood_sword",) if goal.target in ARMED else ()
+
+
+def trim(plan: list[Subgoal], view: TextView, goal: Subgoal | None) -> list[Subgoal]:
+    """``plan`` up to the subgoal that reaches ``goal``: what follows would never run (the
+    episode, or the correction, ends there)."""
+    if goal is None:
+        return plan
+    state = PlanState.of(view)
+    for i, sg in enumerate(plan):
+        apply(sg, state, {})
+        if holds(goal, state, plan[: i + 1]):
+            return plan[: i + 1]
+    return plan
 
 
 def complete(
@@ -192,8 +206,8 @@ def complete(
         take(sg)
         resolver.inventory = +resolver.inventory
     if goal is not None:
-        state = _State(Counter(resolver.inventory), set(resolver.stations))
-        if not _holds(goal, state, out):
+        state = PlanState(Counter(resolver.inventory), set(resolver.stations))
+        if not holds(goal, state, out):
             if goal.skill in ("collect", "make") and goal.target != "drink":
                 resolver.obtain(goal.target, goal.count)
             elif goal.skill == "place":

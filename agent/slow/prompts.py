@@ -57,7 +57,8 @@ def system_prompt(vocabulary: dict[str, list[str]]) -> str:
         " agent executes in order. collect/make subgoals mean 'hold at least count of target'"
         " (absolute count); place/defeat mean 'place/defeat count more'. Crafting needs the"
         " stations nearby; collecting some materials needs a tool. Plan every prerequisite"
-        " the inventory lacks, in order, then the goal.\n"
+        " the inventory lacks, in order, then the goal, and stop there: nothing after the"
+        " goal.\n"
         f"Recipes:\n{_recipes()}\n\n{schema_text(vocabulary)}"
     )
 
@@ -96,7 +97,9 @@ def plan_messages(
     if examples:
         parts.append("Past successful plans for similar tasks:\n" + "\n".join(examples))
     else:
-        parts.append("A worked example:\n" + worked_example())
+        parts.append(
+            "A worked example for a different task (plan yours the same way):\n" + worked_example()
+        )
     parts.append("Plan:")
     return [
         {"role": "system", "content": system_prompt(vocabulary)},

@@ -88,7 +88,7 @@ def test_a_version_3_store_is_upgraded_in_place(tmp_path: Path):
     store.log_planner_call(ep, None, "plan", "llm", CallStats(5, 6), 0.1)
     store.close()
     db = sqlite3.connect(path)  # make it what version 3 wrote: no per-call subgoal counts
-    for column in ("requests", "model_subgoals", "offline_subgoals"):
+    for column in ("requests", "model_subgoals", "offline_subgoals", "head_subgoals"):
         db.execute(f"ALTER TABLE planner_calls DROP COLUMN {column}")
     db.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
     db.commit()
@@ -102,6 +102,7 @@ def test_a_version_3_store_is_upgraded_in_place(tmp_path: Path):
         "model_requests": 2,
         "model_subgoals": 3,
         "offline_subgoals": 0,
+        "head_subgoals": 0,
     }
     assert store.tokens_by_episode(ep)[ep] == (6, 8)
     store.close()

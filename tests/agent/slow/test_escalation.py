@@ -223,3 +223,19 @@ def test_episodes_succeed_through_the_ladder(server, tmp_path, model, task_id, s
     assert planning["model_subgoals"] >= 1 and planning["offline_subgoals"] >= 1
     assert all(c["fallback_reason"] is None or c["offline_subgoals"] > 0 for c in calls)
     assert calls[0]["fallback_reason"].startswith("plan_rejected")
+
+
+def test_subgoals_past_the_goal_are_cut_and_not_counted(server, tmp_path):
+    extra = [Subgoal("collect", "wood", 4), Subgoal("place", "table", 1), PICKAXE]
+    server.default = Reply(plan_json(extra))
+    planner = _planner(server, tmp_path)
+    assert planner.plan(TASKS["collect_wood_4"], EMPTY) == [Subgoal("collect", "wood", 4)]
+    assert planner.last_call.model_subgoals == 1
+
+
+def test_a_valid_plan_up_to_the_goal_is_accepted_whatever_follows(server, tmp_path):
+    # The make after the goal breaks a rule, but it would never run: no repair round.
+    server.default = Reply(plan_json([Subgoal("collect", "wood", 4), PICKAXE]))
+    planner = _planner(server, tmp_path)
+    assert planner.plan(TASKS["collect_wood_4"], EMPTY) == [Subgoal("collect", "wood", 4)]
+    assert planner.last_call.requests == 1 and planner.last_call.fallback_reason is None

@@ -1,0 +1,76 @@
+"""Consolidated plans skip the LLM: the plan head answers first, the LLM only when unsure.
+
+``plan``: the head (``memory.plan_head``) is rolled out from the view — next subgoal,
+its effect on a simulated inventory and the known stations (``plan_critic.PlanState``),
+until the task's goal holds. Its plan is used, with no model request, when every step's
+probability is at least ``threshold``, the plan critic accepts it, and no subgoal the head
+planned has failed in this episode for a reason of the plan (an item or a station missing,
+an unknown target; a stall or a budget is the controller's, retried without a request);
+otherwise the inner planner (the LLM, with its
+escalation ladder) answers. ``correct`` always goes to the inner planner, whose ladder
+retries execution failures without a model request. ``name`` is the planner that
+answered the last call (``plan_head`` or the inner one's), as the store records it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from agent.slow import plan_critic
+from agent.slow.plan_front import FrontPlanner
+from agent.slow.planner import Planner
+from envs.tasks import Task
+from envs.text import TextView
+from memory.plan_head import NEAR, PlanHead, parse_subgoal
+from memory.plans import task_text
+from memory.records import Subgoal
+
+
+class PlanHeadPlanner(FrontPlanner):
+    label = "plan_head"
+
+    def __init__(
+        self,
+        head: PlanHead,
+        inner: Planner,
+        embedder: Any,
+        threshold: float = 0.9,
+        max_len: int = 16,
+    ):
+        super().__init__(inner)
+        self.head, self.embedder = head, embedder
+        self.threshold, self.max_len = threshold, max_len
+        self._texts: dict[str, np.ndarray] = {}
+        self.last_confidence = 0.0
+        """The last rollout's confidence (the smallest step probability)."""
+
+    def rollout(self, task: Task, view: TextView) -> tuple[list[Subgoal], float]:
+        """The head's plan from ``view`` and its confidence."""
+        goal = plan_critic.goal_of(task)
+        if goal is None:
+            return [], 0.0
+        if task.id not in self._texts:
+            text = task_text(task.id, task.description)
+            self._texts[task.id] = self.embedder.embed([text])[0]
+        state = plan_critic.PlanState.of(view)
+        near = {k for k, s in view.nearby.items() if s.distance <= NEAR}
+        plan: list[Subgoal] = []
+        confidence = 1.0
+        for _ in range(self.max_len):
+            probs = self.head.next(self._texts[task.id], dict(state.inventory), near)
+            best = int(np.argmax(probs))
+            confidence = min(confidence, probs[best])
+            sg = parse_subgoal(self.head.vocab[best])
+            plan.append(sg)
+            plan_critic.apply(sg, state, {})
+            if sg.skill == "place":
+                near.add(sg.target)
+            if plan_critic.holds(goal, state, plan):
+                return plan, confidence
+        return plan, 0.0  # never reached the goal
+
+    def propose(self, task: Task, view: TextView) -> list[Subgoal] | None:
+        plan, self.last_confidence = self.rollout(task, view)
+        return plan if self.last_confidence >= self.threshold else None
