@@ -55,8 +55,10 @@ class PlanHeadRunConfig:
     dir: str = ""
     """Folder of a consolidated plan head (`peam plans`): it plans first and the planner
     (the LLM) answers only when the head is unsure or its plan failed. Empty = none."""
-    threshold: float = 0.9
-    """Smallest step probability of the head's plan for it to be used without the planner."""
+    threshold: float = 0.5
+    """Smallest step probability of the head's plan for it to be used without the planner
+    (the critic must accept the plan too). 0.5 cut tokens by 99% at equal success in
+    benchmarks/token_economy.py; 0.9 only by 33%."""
 
 
 @dataclass

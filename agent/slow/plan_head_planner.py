@@ -36,7 +36,7 @@ class PlanHeadPlanner(FrontPlanner):
         head: PlanHead,
         inner: Planner,
         embedder: Any,
-        threshold: float = 0.9,
+        threshold: float = 0.5,
         max_len: int = 16,
     ):
         super().__init__(inner)
