@@ -20,6 +20,10 @@ SKILLS: dict[str, str] = {
 
 TIERS = ("slow", "fast")
 
+EXECUTION_FAILURES = frozenset({"stalled", "budget", "unreachable", "aborted"})
+"""Failure codes of carrying a subgoal out, not of its plan: retried without asking the
+model, and they do not discredit a plan memory."""
+
 
 @dataclass(frozen=True)
 class Subgoal:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +47,29 @@ from agent.slow.prompts import (
 from agent.slow.recipe_planner import RecipePlanner
 from envs.tasks import Task
 from envs.text import TextView
-from memory.records import CallStats, Failure, Subgoal
+from memory.records import EXECUTION_FAILURES, CallStats, Failure, Subgoal
+
+
+@dataclass
+class _Episode:
+    """What the planner remembers of the current episode (reset by ``begin_episode``)."""
+
+    failures: list[str] = field(default_factory=list)
+    """Every failure, as prompt lines, in order."""
+    failed: dict[tuple[str, str], Failure] = field(default_factory=dict)
+    """Subgoal (skill, target) -> its latest failure, until it is verified."""
+    fail_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    answer_of: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Subgoal -> the model answer that planned it."""
+    bad_answers: set[str] = field(default_factory=set)
+    """Answers never served from the cache again: invalid, rejected, or failed."""
+    requests_since_progress: int = 0
 
 
 class _EndpointFailed(Exception):
     """Retries exhausted or a non-retryable API error."""
 
 
-EXECUTION_FAILURES = frozenset({"stalled", "budget", "unreachable", "aborted"})
-"""Failures of carrying a subgoal out, not of the plan: retried without asking the model."""
 REFUSED = frozenset({400, 422, 500, 501})
 """HTTP statuses with which a server refuses a form of structured output it lacks."""
 
@@ -91,12 +106,7 @@ class LLMPlanner:
         self._vocabulary = crafter_vocabulary()
         self._schema = json_schema(self._vocabulary)
         self._task: Task | None = None
-        self._failures: list[str] = []
-        self._failed: dict[tuple[str, str], Failure] = {}
-        self._fail_counts: Counter[tuple[str, str]] = Counter()
-        self._answer_of: dict[tuple[str, str], str] = {}
-        self._bad_answers: set[str] = set()
-        self._requests_since_progress = 0
+        self._ep = _Episode()
         self.examples: list[str] = []
         """Past successful plans to show the model (filled by plan retrieval)."""
         if plan_memory is None and config.plan_memory:
@@ -116,25 +126,20 @@ class LLMPlanner:
 
     def begin_episode(self, task: Task) -> None:
         """A new episode: its prompts, its critic and its budget see only its own failures."""
-        self._failures.clear()
-        self._failed.clear()
-        self._fail_counts.clear()
-        self._answer_of.clear()
-        self._bad_answers.clear()
-        self._requests_since_progress = 0
+        self._ep = _Episode()
         self._fallback.begin_episode(task)
 
     def attempt_done(self, subgoal: Subgoal, failure: Failure | None) -> None:
         key = (subgoal.skill, subgoal.target)
         if failure is None:
-            self._requests_since_progress = 0
-            self._failed.pop(key, None)
+            self._ep.requests_since_progress = 0
+            self._ep.failed.pop(key, None)
             return
-        self._failed[key] = failure
-        self._fail_counts[key] += 1
-        answer = self._answer_of.get(key)
+        self._ep.failed[key] = failure
+        self._ep.fail_counts[key] += 1
+        answer = self._ep.answer_of.get(key)
         if answer is not None:
-            self._bad_answers.add(answer)
+            self._ep.bad_answers.add(answer)
 
     def plan(self, task: Task, view: TextView) -> list[Subgoal]:
         self.last_call = CallStats()
@@ -155,12 +160,12 @@ class LLMPlanner:
         self.last_call = CallStats()
         key = (subgoal.skill, subgoal.target)
         earlier = self._recent_failures()
-        self._failures.append(f"{subgoal.text}: {failure.code}: {failure.reason}")
+        self._ep.failures.append(f"{subgoal.text}: {failure.code}: {failure.reason}")
         offline = lambda: self._fallback.correct(subgoal, failure)  # noqa: E731
         if failure.code in EXECUTION_FAILURES:
             return self._offline(offline, f"execution_failure: {failure.code}")
-        if self._fail_counts[key] >= self.config.escalate_after:
-            reason = f"repeated_failure: '{subgoal.text}' failed {self._fail_counts[key]} times"
+        if self._ep.fail_counts[key] >= self.config.escalate_after:
+            reason = f"repeated_failure: '{subgoal.text}' failed {self._ep.fail_counts[key]} times"
             return self._offline(offline, reason)
         messages = correct_messages(self._task, subgoal, failure, self._vocabulary, earlier)
         return self._ask(messages, failure.view, subgoal, offline)
@@ -173,8 +178,8 @@ class LLMPlanner:
     def _recent_failures(self) -> list[str]:
         """Every occurrence of the episode's last ``recent_failures`` distinct failures (the
         prompt shows each once, with how often it happened)."""
-        keep = list(dict.fromkeys(reversed(self._failures)))[: self.config.recent_failures]
-        return [f for f in self._failures if f in keep]
+        keep = list(dict.fromkeys(reversed(self._ep.failures)))[: self.config.recent_failures]
+        return [f for f in self._ep.failures if f in keep]
 
     # -- one call: the ladder ----------------------------------------------------------
 
@@ -196,7 +201,7 @@ class LLMPlanner:
         limit = self.config.max_requests_without_progress
         rejected: tuple[list[Subgoal], list[str]] | None = None
         for round_ in range(self.config.repair_rounds + 1):
-            if self._requests_since_progress >= limit:
+            if self._ep.requests_since_progress >= limit:
                 reason = f"no_progress: {limit} model requests without a verified subgoal"
                 return self._finish(rejected, view, goal, fallback, reason)
             try:
@@ -205,7 +210,7 @@ class LLMPlanner:
                 return self._offline(fallback, f"endpoint: {err}")
             if not cached:  # a cache hit costs nothing
                 stats.requests += 1
-                self._requests_since_progress += 1
+                self._ep.requests_since_progress += 1
                 stats.prompt_tokens += completion.prompt_tokens
                 stats.completion_tokens += completion.completion_tokens
             stats.cached = cached if round_ == 0 else stats.cached and cached
@@ -213,7 +218,7 @@ class LLMPlanner:
                 plan = parse_plan(completion.text, self._vocabulary)
             except PlanError as err:
                 problem = str(err)
-                self._bad_answers.add(completion.text)
+                self._ep.bad_answers.add(completion.text)
                 messages = messages + repair_message(completion.text, problem)
                 continue
             if view is not None:  # what follows the goal never runs: not judged, not kept
@@ -222,7 +227,7 @@ class LLMPlanner:
             if not problems:
                 return self._accept(plan, completion.text)
             rejected = (plan, problems)
-            self._bad_answers.add(completion.text)
+            self._ep.bad_answers.add(completion.text)
             messages = messages + critic_message(completion.text, problems)
         if rejected is None:
             reason = f"invalid_plan after {self.config.repair_rounds} repair round(s): {problem}"
@@ -235,12 +240,12 @@ class LLMPlanner:
     ) -> list[str]:
         if not self.config.critic or view is None:
             return []
-        return plan_critic.check(plan, view, goal, self._failed)
+        return plan_critic.check(plan, view, goal, self._ep.failed)
 
     def _accept(self, plan: list[Subgoal], answer: str) -> list[Subgoal]:
         self.last_call.model_subgoals += len(plan)
         for sg in plan:
-            self._answer_of[(sg.skill, sg.target)] = answer
+            self._ep.answer_of[(sg.skill, sg.target)] = answer
         return plan
 
     def _finish(
@@ -258,7 +263,7 @@ class LLMPlanner:
         plan, by_model = plan_critic.complete(rejected[0], view, goal)
         kept = plan_critic.trim(plan, view, goal)
         plan, by_model = kept, by_model[: len(kept)]
-        if plan_critic.check(plan, view, goal, self._failed):
+        if plan_critic.check(plan, view, goal, self._ep.failed):
             return self._offline(fallback, reason)  # kept subgoals still break a rule
         self.last_call.fallback_reason = reason
         self.last_call.model_subgoals += sum(by_model)
@@ -270,7 +275,7 @@ class LLMPlanner:
         key = cache_key(cfg.model, messages, temperature=cfg.temperature, max_tokens=cfg.max_tokens)
         if self._cache is not None:
             hit = self._cache.get(key)
-            if hit is not None and hit.text not in self._bad_answers:
+            if hit is not None and hit.text not in self._ep.bad_answers:
                 return hit, True
         response = self._request(messages)
         text = (response.choices[0].message.content or "") if response.choices else ""
@@ -312,9 +317,10 @@ class LLMPlanner:
                 )  # type: ignore[call-overload]
                 self._form_confirmed = True
                 return response
-            except openai.APIStatusError as err:
+            except openai.APIError as err:
                 unconfirmed = not self._form_confirmed and self.structured_form != "none"
-                if unconfirmed and err.status_code in REFUSED:
+                status = getattr(err, "status_code", None)
+                if unconfirmed and status in REFUSED:
                     self._form += 1  # the server lacks this form: the next one, at once
                     continue
                 if not isinstance(err, RETRYABLE):  # 4xx other than 429: retrying will not help
@@ -323,13 +329,6 @@ class LLMPlanner:
                     raise _EndpointFailed(
                         f"{type(err).__name__} after {attempt + 1} tries"
                     ) from err
-            except RETRYABLE as err:
-                if attempt == cfg.max_retries:
-                    raise _EndpointFailed(
-                        f"{type(err).__name__} after {attempt + 1} tries"
-                    ) from err
-            except openai.APIError as err:
-                raise _EndpointFailed(f"{type(err).__name__}: {err}") from err
             time.sleep(min(delay, cfg.backoff_max_s))
             delay *= 2
             attempt += 1

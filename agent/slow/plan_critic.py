@@ -22,6 +22,7 @@ from crafter import constants
 from agent.slow.recipe_planner import (
     ARMED,
     COMBAT_PREP,
+    SOURCES,
     STATION_REUSE_DISTANCE,
     STATIONS,
     Resolver,
@@ -81,7 +82,8 @@ def apply(sg: Subgoal, state: PlanState, failed: dict[tuple[str, str], Failure])
                     " retrying it"
                 )
     if sg.skill == "collect" and sg.target != "drink":
-        for tool, n in _SOURCE_TOOLS.get(sg.target, {}).items():
+        tools = constants.collect[SOURCES[sg.target]]["require"] if sg.target in SOURCES else {}
+        for tool, n in tools.items():
             if inv[tool] < n:
                 problems.append(f"collect {sg.target} needs a {tool}: add make {tool} before it")
         inv[sg.target] = max(inv[sg.target], sg.count)
@@ -120,14 +122,6 @@ def apply(sg: Subgoal, state: PlanState, failed: dict[tuple[str, str], Failure])
                 f"'{sg.text}' failed before ({cause.reason}): obtain {n} {item} before retrying it"
             )
     return problems
-
-
-_SOURCE_TOOLS: dict[str, dict[str, int]] = {
-    receive: rule["require"]
-    for rule in constants.collect.values()
-    for receive in rule["receive"]
-    if rule["require"]
-}
 
 
 def check(

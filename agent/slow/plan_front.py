@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agent.slow import plan_critic
-from agent.slow.llm_planner import EXECUTION_FAILURES
 from agent.slow.planner import Planner
 from envs.tasks import Task
 from envs.text import TextView
-from memory.records import CallStats, Failure, Subgoal
+from memory.records import EXECUTION_FAILURES, CallStats, Failure, Subgoal
 
 
 class FrontPlanner:

@@ -88,9 +88,9 @@ def test_a_confident_head_plans_without_the_llm(head, server):
 
 
 def test_below_the_threshold_the_llm_answers(head, server):
-    server.default = lambda body: __import__(
-        "tests.agent.slow.scripted_models", fromlist=["goal_only"]
-    ).goal_only(body)
+    from .scripted_models import goal_only
+
+    server.default = goal_only
     planner = _planner(head, server, threshold=1.01)  # never confident enough
     planner.begin_episode(TASKS["place_table"])
     planner.plan(TASKS["place_table"], EMPTY)
