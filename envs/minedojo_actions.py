@@ -14,7 +14,9 @@ The vocabulary names what an agent does (``forward``, ``camera_left``,
 :func:`encode` turns a name into that vector for the current observation:
 craft, equip and place are checked against the observation's action masks and
 find their inventory slot, and an action the masks forbid becomes a no-op with
-the reason (MineDojo raises on some of them, e.g. equipping an empty slot).
+the reason (MineDojo raises on some of them, e.g. equipping an empty slot). The
+masks check only an item's first recipe, so planks from ``log2`` logs are sent
+although masked (Java crafts them).
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ CRAFT_INDEX: dict[str, int] = {
     "wooden_sword": 222,
     "iron_ingot": 239,
 }
+#: Tools, and coal: in the main hand (slot 0) it is the fuel a smelt burns first (Malmo's
+#: CraftingHelper.burnInventory takes fuel from slot 0 upward, sticks and tools included).
 EQUIPPABLE = (
+    "coal",
     "wooden_pickaxe",
     "stone_pickaxe",
     "iron_pickaxe",
@@ -93,6 +98,19 @@ def slot_of(obs: dict[str, Any], item: str) -> int | None:
     return None
 
 
+#: Items with a second recipe the masks ignore: they check only the first recipe
+#: (``minedojo/sim/wrappers/utils.py`` L19-20) while Java crafts from any
+#: (``CraftingHelper.getRecipesForRequestedOutput``): planks from ``log2`` (acacia, dark oak).
+OTHER_RECIPES: dict[str, str] = {"planks": "log2"}
+
+
+def _other_recipe(item: str, obs: dict[str, Any]) -> bool:
+    """``item`` can be crafted from its second recipe and a slot is free for it."""
+    source = OTHER_RECIPES.get(item)
+    names = [item_name(n) for n in obs["inventory"]["name"]]
+    return source is not None and source in names and "air" in names
+
+
 def encode(action: str | int, obs: dict[str, Any]) -> tuple[np.ndarray, str | None]:
     """``action`` (a name or index into :data:`VOCABULARY`) -> (MultiDiscrete vector, why it
     became a no-op or None)."""
@@ -108,7 +126,10 @@ def encode(action: str | int, obs: dict[str, Any]) -> tuple[np.ndarray, str | No
         if item not in CRAFT_INDEX:
             raise ValueError(f"cannot craft {item!r}; valid: {', '.join(CRAFT_INDEX)}")
         index = CRAFT_INDEX[item]
-        if not bool(masks["action_type"][4]) or not bool(masks["craft_smelt"][index]):
+        masked = not bool(masks["action_type"][4]) or not bool(masks["craft_smelt"][index])
+        if masked and _other_recipe(item, obs):
+            masked = False
+        if masked:
             where = "a crafting table" if 54 <= index < 224 else "a furnace" if index >= 224 else ""
             need = f" (needs its ingredients{' and ' + where + ' nearby' if where else ''})"
             return np.array(NOOP, dtype=np.int64), f"craft {item} is masked{need}"
@@ -118,6 +139,8 @@ def encode(action: str | int, obs: dict[str, Any]) -> tuple[np.ndarray, str | No
         slot = slot_of(obs, item)
         if slot is None:
             return np.array(NOOP, dtype=np.int64), f"{kind} {item}: none in the inventory"
+        if kind == "equip" and slot == 0:
+            return np.array(NOOP, dtype=np.int64), f"equip {item}: already in the main hand"
         functional = FUNCTIONAL.index(kind)
         if not bool(masks["action_type"][functional]) or not bool(masks[kind][slot]):
             return np.array(NOOP, dtype=np.int64), f"{kind} {item} is masked at slot {slot}"

@@ -73,21 +73,25 @@ ACHIEVEMENT_NAMES = {
     "wooden_sword": "wood_sword",
     "crafting_table": "table",
 }
-#: Substrings of voxel/lidar block names -> the text view's names (names are Minecraft's
-#: lower-cased display names, e.g. "oak wood", "iron ore"; matched loosely).
-BLOCK_NAMES = (
-    ("coal ore", "coal"),
-    ("iron ore", "iron"),
-    ("diamond ore", "diamond"),
-    ("crafting table", "table"),
-    ("furnace", "furnace"),
-    ("wood", "tree"),
-    ("log", "tree"),
-    ("cobblestone", "stone"),
-    ("stone", "stone"),
-    ("water", "water"),
-    ("lava", "lava"),
-)
+#: Voxel/lidar block names (Minecraft's display names, lower-cased:
+#: ``block.getLocalizedName().toLowerCase()``, JSONWorldDataHelper.java:398; a log is
+#: "wood", planks are "wooden planks") -> the text view's names. Matched exactly: a
+#: substring match on "stone" would also catch sandstone and redstone ore.
+BLOCK_NAMES = {
+    "wood": "tree",
+    "coal ore": "coal",
+    "iron ore": "iron",
+    "diamond ore": "diamond",
+    "crafting table": "table",
+    "furnace": "furnace",
+    "stone": "stone",
+    "cobblestone": "stone",
+    "water": "water",
+    "lava": "lava",
+}
+#: The voxel cube the adapter asks for, relative to the block at the feet (bounds inclusive):
+#: arrays of shape (5, 4, 5) indexed [x - xmin, y - ymin, z - zmin] (voxel_lidar.py L84-99).
+VOXEL_SIZE = dict(xmin=-2, ymin=-1, zmin=-2, xmax=2, ymax=2, zmax=2)
 #: Default lidar: rays fanned over yaw -60..60 and pitch -30..30 degrees, 12 blocks long.
 LIDAR_RAYS = [
     (np.deg2rad(p), np.deg2rad(y), 12.0) for p in (-30, 0, 30) for y in range(-60, 61, 30)
@@ -114,19 +118,28 @@ def check_available() -> Any:
     return minedojo
 
 
+def world_seed(seed: int) -> int:
+    """The Minecraft world seed an episode seed plays: ``seed + 1``. MineDojo turns a world
+    seed of 0 into a *random* world (``minedojo/sim/sim.py``: ``world_seed = world_seed or
+    ""``; Malmo's DefaultWorldGeneratorImplementation also treats "0" as random), so episode
+    seed 0 must not become world seed 0."""
+    if seed < 0:
+        raise ValueError(f"MineDojo episode seeds must be >= 0 (got {seed})")
+    return seed + 1
+
+
 def default_factory(spec: dict[str, Any], seed: int, size: int) -> Any:
     """``minedojo.make`` for a task spec (imported lazily; a clear error when absent)."""
     minedojo = check_available()
     spec = dict(spec)
     task_id = spec.pop("task_id", "open-ended")
-    kwargs: dict[str, Any] = {"image_size": (size, size), "world_seed": seed, "seed": seed}
+    kwargs: dict[str, Any] = {
+        "image_size": (size, size),
+        "world_seed": world_seed(seed),
+        "seed": seed,
+    }
     if task_id.lower() in META_TASKS:  # programmatic ids fix voxels/lidar themselves
-        kwargs.update(
-            use_voxel=True,
-            voxel_size=dict(xmin=-2, ymin=-1, zmin=-2, xmax=2, ymax=2, zmax=2),
-            use_lidar=True,
-            lidar_rays=LIDAR_RAYS,
-        )
+        kwargs.update(use_voxel=True, voxel_size=VOXEL_SIZE, use_lidar=True, lidar_rays=LIDAR_RAYS)
     kwargs.update(spec)
     return minedojo.make(task_id=task_id, **kwargs)
 
@@ -157,6 +170,7 @@ class MineDojoEnv(gymnasium.Env):
         self._raw: dict[str, Any] = {}
         self._achievements: Counter[str] = Counter()
         self._kills0: dict[str, int] = {}
+        self._voxel_size = VOXEL_SIZE
 
     # -- gymnasium ------------------------------------------------------------------
 
@@ -184,6 +198,7 @@ class MineDojoEnv(gymnasium.Env):
                 " Minecraft logs (MINEDOJO_DEBUG_LOG=1 prints them)"
             ) from last
         self._raw = raw
+        self._voxel_size = spec.get("voxel_size", VOXEL_SIZE)
         self._achievements = Counter()
         self._kills0 = {}
         return self._obs(raw), self._info(raw, {})
@@ -256,9 +271,10 @@ class MineDojoEnv(gymnasium.Env):
             "inventory": {**minecraft_inventory(raw), **common_inventory(raw)},
             "achievements": dict(self._achievements),
             "kills": kills,
-            "nearby": sightings(raw),
+            "nearby": sightings(raw, self._voxel_size),
             "masks": raw.get("masks"),
             "nearby_tools": raw.get("nearby_tools"),
+            "equipment": raw.get("equipment"),
             "life_stats": raw.get("life_stats"),
             "location_stats": raw.get("location_stats"),
         }
@@ -302,15 +318,15 @@ def common_inventory(raw: dict[str, Any]) -> dict[str, int]:
 
 
 def _text_name(block: str) -> str | None:
-    block = str(block).lower()
-    return next((name for key, name in BLOCK_NAMES if key in block), None)
+    return BLOCK_NAMES.get(str(block).lower())
 
 
-def sightings(raw: dict[str, Any]) -> dict[str, Sighting]:
+def sightings(raw: dict[str, Any], voxel_size: dict[str, int] = VOXEL_SIZE) -> dict[str, Sighting]:
     """The nearest notable block (voxels) or creature (lidar) of each kind, for the text view.
 
-    Voxel offsets are blocks from the player (x -> dx, z -> dy); a lidar hit is
-    reported at its distance straight ahead (dx 0)."""
+    Voxel offsets are blocks from the feet (x -> dx, z -> dy), from the cube's bounds; a lidar
+    hit is reported at its distance straight ahead (dx 0). A ray that met no block reports a
+    meaningless distance (MineDojo measures its end from the world origin) and is skipped."""
     found: dict[str, Sighting] = {}
 
     def keep(name: str | None, s: Sighting) -> None:
@@ -320,20 +336,25 @@ def sightings(raw: dict[str, Any]) -> dict[str, Sighting]:
     voxels = raw.get("voxels")
     if voxels is not None:
         names = np.asarray(voxels["block_name"])
-        cx, cy, cz = (n // 2 for n in names.shape)
+        lo = (voxel_size["xmin"], voxel_size["ymin"], voxel_size["zmin"])
         for (x, y, z), block in np.ndenumerate(names):
-            dx, dz = x - cx, z - cz
-            keep(_text_name(block), Sighting(abs(dx) + abs(dz) + abs(y - cy), dx, dz))
+            dx, dy, dz = x + lo[0], y + lo[1], z + lo[2]
+            keep(_text_name(block), Sighting(abs(dx) + abs(dz) + abs(dy), dx, dz))
     rays = raw.get("rays")
     if rays is not None:
-        for entity, dist in zip(
-            rays.get("entity_name", []), rays.get("entity_distance", []), strict=False
+        lengths = [r[2] for r in LIDAR_RAYS]
+        for i, (entity, dist) in enumerate(
+            zip(rays.get("entity_name", []), rays.get("entity_distance", []), strict=False)
         ):
             entity = str(entity).lower()
-            if entity in ("zombie", "skeleton", "cow", "sheep", "pig"):
+            if entity in ("zombie", "skeleton", "cow", "sheep", "pig") and (
+                i >= len(lengths) or float(dist) <= lengths[i]
+            ):
                 keep(entity, Sighting(round(float(dist)), 0, -round(float(dist))))
-        for block, dist in zip(
-            rays.get("block_name", []), rays.get("block_distance", []), strict=False
+        for i, (block, dist) in enumerate(
+            zip(rays.get("block_name", []), rays.get("block_distance", []), strict=False)
         ):
+            if i < len(lengths) and float(dist) > lengths[i] + 1:
+                continue  # no block hit (MineDojo's distance quirk)
             keep(_text_name(block), Sighting(round(float(dist)), 0, -round(float(dist))))
     return found

@@ -1,22 +1,25 @@
-"""The slow tier's deliberate controller on MineDojo: scripted primitives over voxels and lidar.
+"""The slow tier's deliberate controller on MineDojo: scripted skills under Minecraft's rules.
 
 Same contract as ``agent.slow.controller.DeliberateController`` (``begin(subgoal)``,
-``act(obs, info) -> Decision``, give-ups with a reason the planner can fix),
-acting in the MineDojo vocabulary (``envs.minedojo_actions``):
+``act(obs, info) -> Decision``, give-ups with a reason the planner can fix), acting in the
+MineDojo vocabulary (``envs.minedojo_actions``). It reads only what MineDojo shows the agent:
+the 5x4x5 voxel cube, the lidar fan, the inventory, ``nearby_tools`` and its own pose.
 
-- make / place: MineDojo's craft action through the recipe chain (log ->
-  planks -> sticks -> tools), placing a crafting table or furnace from the
-  inventory when a recipe needs one nearby; a missing raw material is a
-  ``missing_item`` give-up (wood, stone, iron) that the planner turns into a
-  collect subgoal, a missing station a ``no_station`` give-up.
-- collect: attack the target block when a voxel in front holds it; steer
-  toward it when a lidar ray hits it; otherwise explore (forward, jump, turn).
-- defeat: attack the creature when a lidar ray meets it within reach, else
-  turn and walk toward it, else explore.
+- collect: equip the tool the block needs, aim the crosshair at the block with the voxel
+  cube (``agent.slow.minedojo_aim``), hold attack until it breaks (a log takes 60 ticks by
+  hand), then walk onto the drop until it is picked up; with none in the cube, turn toward a
+  lidar ray that meets it (a ray's positive yaw is to the LEFT) and walk; else explore.
+- place: look at a floor block whose top is free and outside the player's body, place, and
+  level the view again afterwards (the next skill starts level).
+- make: Minecraft's recipes (log -> planks -> sticks -> tools); a table-only recipe needs a
+  table placed this episode within 5 blocks and in view (``nearby_tools``): aim at one in the
+  cube, or place the one held; smelting also needs fuel for 200 ticks in the inventory, and a
+  missing fuel is a ``missing_item`` give-up for coal. A missing material is a
+  ``missing_item`` give-up (wood, stone, iron), a missing station ``no_station``.
+- defeat: turn toward the lidar ray that meets the creature; attack it within 3 blocks.
 
-What it cannot do: plan paths (no map: Minecraft has no semantic map; voxels
-cover a 5x4x5 cube, lidar a fan of 15 rays), dig down to ores, or survive on
-purpose. It has only met the contract fake here, never Minecraft.
+What it cannot do: dig down to ores, path around obstacles beyond a jump, survive on
+purpose. It has met the faithful fake (``tests/envs/minedojo_fake``), never Minecraft.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from envs.minedojo_actions import CRAFT_INDEX, VOCABULARY
-from envs.text import view
+from agent.slow.minedojo_aim import Aim, View
+from envs.minedojo_actions import VOCABULARY
+from envs.text import view as text_view
 from memory.records import Decision, Failure, Subgoal
 
 #: Minecraft recipes the controller crafts: item -> (ingredients, output count, station).
@@ -56,22 +60,27 @@ TO_MC = {
 }
 #: Raw Minecraft materials -> the common item a collect subgoal names.
 RAW = {"log": "wood", "cobblestone": "stone", "iron_ore": "iron"}
-#: Collect targets -> substrings of the block names that yield them.
+#: Collect targets -> the exact voxel/lidar block names that yield them.
 BLOCKS = {
-    "wood": ("wood", "log"),
-    "stone": ("stone",),
+    "wood": ("wood",),
+    "stone": ("stone", "cobblestone"),
     "coal": ("coal ore",),
     "iron": ("iron ore",),
     "diamond": ("diamond ore",),
-    "sapling": ("grass",),
 }
-NEEDS_TOOL = {
-    "stone": "wood_pickaxe",
-    "coal": "wood_pickaxe",
-    "iron": "stone_pickaxe",
-    "diamond": "iron_pickaxe",
-}
-REACH = 3.0
+#: The item a mined block drops (what the inventory must gain).
+DROPS = {"wood": ("log", "log2"), "stone": ("cobblestone",), "coal": ("coal",),
+         "iron": ("iron_ore",), "diamond": ("diamond",)}  # fmt: skip
+NEEDS_TOOL = {"stone": "wood_pickaxe", "coal": "wood_pickaxe", "iron": "stone_pickaxe",
+              "diamond": "iron_pickaxe"}  # fmt: skip
+#: Fuel the controller spends (Minecraft's TileEntityFurnace.getItemBurnTime, ticks); a smelt
+#: needs 200. Planks and sticks burn too, but recipes need them.
+BURN = {"coal": 1600, "log": 300, "log2": 300}
+STATION_BLOCK = {"table": ("crafting table", "crafting_table"), "furnace": ("furnace", "furnace")}
+SWORDS = ("iron_sword", "stone_sword", "wooden_sword")
+ENTITY_REACH = 3.0
+LEVEL_YAW = np.deg2rad(10)
+PICKUP_WAIT = 40  # ticks to stand by a drop (10 of pickup delay, then walk onto it)
 
 
 class MineDojoController:
@@ -80,10 +89,18 @@ class MineDojoController:
     def __init__(self) -> None:
         self._subgoal: Subgoal | None = None
         self._t = 0
-        self._looked_down = 0
+        self._drop: tuple[float, float, str, int, int] | None = None  # x, z, item, had, since
+        self._mining: tuple[Any, int] | None = None  # the block being broken, drops held
+        self._fuel = 0  # fuel ticks left in the furnace's cache (counted this subgoal)
+        self._smelting: dict[str, int] | None = None  # fuel held when the last smelt was sent
+        self._turning = 0
+        self._last_pos: np.ndarray | None = None
+        self._still = 0
 
     def begin(self, subgoal: Subgoal) -> None:
-        self._subgoal, self._t, self._looked_down = subgoal, 0, 0
+        self._subgoal, self._t, self._drop, self._turning = subgoal, 0, None, 0
+        self._mining = None
+        self._fuel, self._smelting = 0, None
 
     def guard(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision | None:
         """No reflexes before a fast attempt's decisions in Minecraft yet."""
@@ -93,25 +110,37 @@ class MineDojoController:
         if self._subgoal is None:
             raise RuntimeError("MineDojoController.act() before begin(subgoal)")
         self._t += 1
+        v = View(info)
+        self._track_motion(v)
         s = self._subgoal
-        if s.skill in ("make", "place"):
-            return self._make(TO_MC.get(s.target, s.target), obs, info, place=s.skill == "place")
+        if s.skill == "place":
+            return self._place(TO_MC.get(s.target, s.target), v, obs, info)
+        if s.skill == "make":
+            return self._craft(TO_MC.get(s.target, s.target), v, obs, info, depth=0)
         if s.skill == "collect":
-            return self._collect(s.target, obs, info)
-        return self._defeat(s.target, obs, info)
+            return self._collect(s.target, v, obs, info)
+        return self._defeat(s.target, v, obs, info)
 
-    # -- crafting -------------------------------------------------------------------
+    # -- crafting and placing ---------------------------------------------------------------
 
-    def _make(self, item: str, obs: Any, info: dict[str, Any], place: bool) -> Decision:
+    def _place(self, item: str, v: View, obs: Any, info: dict[str, Any]) -> Decision:
+        inv = info["inventory"]
+        if inv.get(item, 0) < 1:
+            return self._craft(item, v, obs, info, depth=0)
+
+        def floor_free_above(cell: Any, face: Any) -> bool:
+            top = (cell[0] + face[0], cell[1] + face[1], cell[2] + face[2])
+            return face == (0, 1, 0) and v.block(top) == "air" and not v.body_overlaps(top)
+
+        aim = v.aim(floor_free_above)
+        if aim is None:
+            return self._explore(v)
+        if aim.steps:
+            return _turn(aim)
+        return _do(f"place:{item}")
+
+    def _craft(self, item: str, v: View, obs: Any, info: dict[str, Any], depth: int) -> Decision:
         inv = dict(info["inventory"])  # Minecraft item names (and the common ones)
-        if place and inv.get(item, 0) > 0:
-            if self._looked_down < 2:  # face the floor in front: 30 degrees down
-                self._looked_down += 1
-                return _do("camera_down")
-            return _do(f"place:{item}")
-        return self._craft(item, inv, obs, info, depth=0)
-
-    def _craft(self, item: str, inv: dict[str, int], obs: Any, info: Any, depth: int) -> Decision:
         if item not in RECIPES:
             common = RAW.get(item, item)
             return self._give_up(
@@ -119,11 +148,12 @@ class MineDojoController:
             )
         ingredients, _, station = RECIPES[item]
         for ingredient, n in ingredients.items():
-            if inv.get(ingredient, 0) < n:
+            have = inv.get(ingredient, 0) + (inv.get("log2", 0) if ingredient == "log" else 0)
+            if have < n:
                 if ingredient in RECIPES and depth < 4:
-                    return self._craft(ingredient, inv, obs, info, depth + 1)
+                    return self._craft(ingredient, v, obs, info, depth + 1)
                 common = RAW.get(ingredient, ingredient)
-                need = n - inv.get(ingredient, 0)
+                need = n - have
                 if ingredient == "log":  # each log makes 4 planks
                     need = max(1, int(np.ceil(need / 4)))
                 return self._give_up(
@@ -134,72 +164,175 @@ class MineDojoController:
                     item=common,
                     count=info["inventory"].get(common, 0) + need,
                 )
-        tools = info.get("nearby_tools") or {}
-        if station is not None and not bool(np.asarray(tools.get(station, False))):
-            held = {"table": "crafting_table", "furnace": "furnace"}[station]
-            if inv.get(held, 0) > 0:
-                return _do(f"place:{held}")
-            return self._give_up(
-                "no_station", f"no {station} nearby for {item}", obs, info, stations=[station]
+        if station == "furnace":
+            self._count_burnt(inv)
+            fuel = self._fuel + sum(
+                n * BURN.get(name, 0) for name, n in inv.items() if name in BURN
             )
-        masks = info.get("masks") or {}
-        if "craft_smelt" in masks and not bool(masks["craft_smelt"][CRAFT_INDEX[item]]):
-            return self._give_up(
-                "missing_item",
-                f"MineDojo masks craft {item}",
-                obs,
-                info,
-                item=RAW.get(item, item),
-                count=1,
-            )
+            if fuel < 200:  # Minecraft smelts only with 200 ticks of fuel in the inventory
+                return self._give_up(
+                    "missing_item", f"smelting {item} needs fuel", obs, info, item="coal", count=1
+                )
+            if inv.get("coal", 0) > 0 and _held(info) != "coal":
+                return _do("equip:coal")  # the furnace burns from slot 0 up: coal, not sticks
+        if station is not None and not bool(
+            np.asarray((info.get("nearby_tools") or {}).get(station, False))
+        ):
+            return self._reach_station(station, v, obs, info)
+        if station == "furnace":
+            self._smelting = {k: inv.get(k, 0) for k in BURN}
         return _do(f"craft:{item}")
 
-    # -- harvesting and fighting ----------------------------------------------------
+    def _count_burnt(self, inv: dict[str, int]) -> None:
+        """The furnace keeps what a burnt fuel item gives beyond a smelt (Malmo's fuel cache,
+        not observed): credit it for this subgoal from the fuel the last smelt took."""
+        if self._smelting is None:
+            return
+        burnt = sum((n - inv.get(k, 0)) * BURN[k] for k, n in self._smelting.items())
+        self._fuel = max(0, self._fuel + burnt - 200)
+        self._smelting = None
 
-    def _collect(self, target: str, obs: Any, info: dict[str, Any]) -> Decision:
+    def _reach_station(self, station: str, v: View, obs: Any, info: dict[str, Any]) -> Decision:
+        """A table-only recipe needs the station placed this episode, within 5 blocks and in
+        view: look at one in the cube; if it still does not count (not ours, or far), place
+        the one held; else give up for the planner to place one."""
+        block, item = STATION_BLOCK[station]
+        aim = v.aim(lambda cell, _: v.block(cell) == block)
+        if aim is not None and aim.steps:
+            return _turn(aim)
+        if info["inventory"].get(item, 0) > 0:
+            return self._place(item, v, obs, info)
+        return self._give_up("no_station", f"no {station} nearby", obs, info, stations=[station])
+
+    # -- harvesting and fighting ------------------------------------------------------------
+
+    def _collect(self, target: str, v: View, obs: Any, info: dict[str, Any]) -> Decision:
+        inv = info["inventory"]
         tool = NEEDS_TOOL.get(target)
-        if tool is not None and info["inventory"].get(tool, 0) < 1:
+        if tool is not None and inv.get(tool, 0) < 1:
             return self._give_up(
                 "missing_item", f"mining {target} needs a {tool}", obs, info, item=tool, count=1
             )
-        if tool is not None and self._t == 1:
+        if tool is not None and _held(info) != TO_MC[tool]:
             return _do(f"equip:{TO_MC[tool]}")
+        drops = DROPS.get(target, (target,))
+        if self._mining is not None and v.block(self._mining[0]) == "air":  # it broke
+            cell, had = self._mining
+            self._mining = None
+            self._drop = (cell[0] + 0.5, cell[2] + 0.5, target, had, self._t)
+        if self._drop is not None:
+            x, z, _, had, since = self._drop
+            got = sum(inv.get(d, 0) for d in drops)
+            if got > had or self._t - since > PICKUP_WAIT:
+                self._drop = None
+            else:
+                return self._walk_to(v, x, z)
         names = BLOCKS.get(target, (target,))
-        voxels = info.get("voxels")
-        if voxels is not None:
-            blocks = np.asarray(voxels["block_name"])
-            facing = np.asarray(voxels.get("cos_look_vec_angle", np.zeros(blocks.shape)))
-            hit = np.vectorize(lambda b: any(n in str(b).lower() for n in names))(blocks)
-            if (hit & (facing > 0.8)).any():
-                return _do("attack")
-        return self._steer(info, lambda block, _: any(n in str(block).lower() for n in names))
+        aim = v.aim(lambda cell, _: v.block(cell) in names)
+        if aim is not None:
+            if aim.steps:
+                return _turn(aim)
+            self._mining = (aim.cell, sum(inv.get(d, 0) for d in drops))
+            return _do("attack")  # held until the block breaks
+        return self._seek(v, info, lambda block, _: str(block) in names)
 
-    def _defeat(self, target: str, obs: Any, info: dict[str, Any]) -> Decision:
+    def _defeat(self, target: str, v: View, obs: Any, info: dict[str, Any]) -> Decision:
+        sword = next((s for s in SWORDS if info["inventory"].get(s, 0) > 0), None)
+        if sword is not None and _held(info) != sword:
+            return _do(f"equip:{sword}")
         rays = info.get("rays") or {}
-        for entity, dist in zip(
-            rays.get("entity_name", []), rays.get("entity_distance", []), strict=False
+        for entity, dist, yaw, pitch in zip(
+            rays.get("entity_name", []),
+            rays.get("entity_distance", []),
+            rays.get("ray_yaw", []),
+            rays.get("ray_pitch", []),
+            strict=False,
         ):
-            if str(entity).lower() == target and float(dist) <= REACH:
+            ahead = abs(float(yaw)) < 1e-6 and abs(float(pitch)) < 1e-6  # the crosshair's ray
+            if str(entity) == target and ahead and float(dist) <= ENTITY_REACH:
                 return _do("attack")
-        return self._steer(info, lambda _, entity: str(entity).lower() == target)
+        return self._seek(v, info, lambda _, entity: str(entity) == target)
 
-    def _steer(self, info: dict[str, Any], wanted: Any) -> Decision:
-        """Turn toward the lidar ray that sees what is wanted and walk; else explore."""
+    # -- moving -----------------------------------------------------------------------------
+
+    def _seek(self, v: View, info: dict[str, Any], wanted: Any) -> Decision:
+        """Turn toward the nearest-to-centre lidar ray that meets what is wanted (positive ray
+        yaw = to the LEFT) and walk; else explore."""
         rays = info.get("rays") or {}
         blocks = rays.get("block_name", [])
+        dists = rays.get("block_distance", [])
         entities = rays.get("entity_name", ["null"] * len(blocks))
         yaws = rays.get("ray_yaw", [0.0] * len(blocks))
-        for block, entity, yaw in zip(blocks, entities, yaws, strict=False):
-            if wanted(block, entity):
-                yaw = float(yaw)
-                if abs(yaw) > np.deg2rad(10):
-                    return _do("camera_right" if yaw > 0 else "camera_left")
-                return _do("forward_jump")
-        return _do("camera_right" if self._t % 12 == 0 else "forward_jump")
+        best: float | None = None
+        for i, (block, entity, yaw) in enumerate(zip(blocks, entities, yaws, strict=False)):
+            real = i < len(dists) and float(dists[i]) <= 16  # no-hit rays report nonsense
+            seen = (real and wanted(block, "null")) or wanted("air", entity)
+            if seen and (best is None or abs(float(yaw)) < abs(best)):
+                best = float(yaw)
+        if best is not None:
+            if abs(best) > LEVEL_YAW:
+                return _do("camera_left" if best > 0 else "camera_right")
+            return self._forward(v)
+        return self._explore(v)
+
+    def _walk_to(self, v: View, x: float, z: float) -> Decision:
+        if np.hypot(x - v.pos[0], z - v.pos[2]) < 0.6:
+            return _do("noop")  # on it: the pickup delay runs out
+        turn = v.yaw_to(x, z)
+        if abs(turn) > 10:
+            return _do("camera_right" if turn > 0 else "camera_left")
+        return self._forward(v)
+
+    def _forward(self, v: View) -> Decision:
+        """Walk on; jump onto a one-block step; break leaves in the way; turn at a wall."""
+        feet, head, above = v.ahead()
+        leaves = [c for c in (feet, head) if v.block(c) == "leaves"]
+        if leaves and self._still > 2:
+            aim = v.aim(lambda cell, _: cell in leaves)
+            if aim is not None:
+                return _turn(aim) if aim.steps else _do("attack")
+        if abs(v.pitch) >= 15:  # walk with a level view (the lidar fan looks ahead)
+            return _do("camera_up" if v.pitch > 0 else "camera_down")
+        blocked = v.solid(head) or (v.solid(feet) and v.solid(above))
+        if blocked or self._still > 8:  # a wall or stuck: turn away
+            self._turning, self._still = 6, 0
+            return _do("camera_right")
+        return _do("forward_jump" if v.solid(feet) else "forward")
+
+    def _explore(self, v: View) -> Decision:
+        if self._turning > 0:
+            self._turning -= 1
+            return _do("camera_right")
+        if self._t % 80 == 0:
+            self._turning = 5
+        return self._forward(v)
+
+    def _track_motion(self, v: View) -> None:
+        if self._last_pos is not None and np.allclose(self._last_pos, v.pos, atol=0.02):
+            self._still += 1
+        else:
+            self._still = 0
+        self._last_pos = v.pos.copy()
 
     @staticmethod
     def _give_up(code: str, reason: str, obs: Any, info: Any, **data: Any) -> Decision:
-        return Decision(None, Failure(code=code, reason=reason, view=view(obs, info), data=data))
+        return Decision(
+            None, Failure(code=code, reason=reason, view=text_view(obs, info), data=data)
+        )
+
+
+def _held(info: dict[str, Any]) -> str:
+    """The item in the main hand (inventory slot 0)."""
+    equipment = info.get("equipment")
+    if equipment is None:
+        return "air"
+    return str(np.asarray(equipment["name"])[0]).replace(" ", "_")
+
+
+def _turn(aim: Aim) -> Decision:
+    if aim.yaw_steps:
+        return _do("camera_right" if aim.yaw_steps > 0 else "camera_left")
+    return _do("camera_down" if aim.pitch_steps > 0 else "camera_up")
 
 
 def _do(name: str) -> Decision:

@@ -16,20 +16,30 @@ from agent.loop.runner import EpisodeRunner
 from agent.slow.minedojo_controller import MineDojoController
 from agent.slow.recipe_planner import RecipePlanner
 from envs.minedojo_actions import NOOP, NVEC, VOCABULARY, encode
-from envs.minedojo_env import MineDojoEnv, MineDojoUnavailable
+from envs.minedojo_env import (
+    LIDAR_RAYS,
+    VOXEL_SIZE,
+    MineDojoEnv,
+    MineDojoUnavailable,
+    world_seed,
+)
 from envs.tasks import load_tasks
 from memory.store import ExperienceStore
 
-from .fake_minedojo import FakeMineDojo
+from .minedojo_fake import FakeMineDojo
 
 TASKS = load_tasks("configs/tasks/minedojo.yaml")
 
 
 def _env(**fake):
+    """The adapter over the faithful fake, made with the arguments ``default_factory`` gives
+    ``minedojo.make`` (world seed = seed + 1, the adapter's voxel cube and lidar fan)."""
     made: list[FakeMineDojo] = []
 
     def factory(spec, seed, size):
-        made.append(FakeMineDojo(size=size, **fake))
+        spec = {k: v for k, v in spec.items() if k != "task_id"}
+        made.append(FakeMineDojo(size=size, world_seed=world_seed(seed), voxel_size=VOXEL_SIZE,
+                                 lidar_rays=LIDAR_RAYS, **spec, **fake))  # fmt: skip
         return made[-1]
 
     return MineDojoEnv(size=64, factory=factory), made
@@ -44,12 +54,13 @@ def test_minedojo_observation_maps_into_the_common_schema():
     assert inv["wood"] == 3 and inv["iron"] == 3 and inv["stone"] == 0
     assert info["inventory"]["crafting_table"] == 1 and info["inventory"]["wood"] == 3
     health, food, drink, energy = obs["status"]
-    assert (health, food, drink, energy) == (9.0, pytest.approx(8.1), 9.0, 9.0)
-    assert tuple(obs["position"]) == (10.5, 64.0, -3.5)
-    assert info["voxels"]["block_name"].shape == (3, 3, 3) and info["masks"][
+    assert (health, food, drink, energy) == (9.0, 9.0, 9.0, 9.0)
+    assert tuple(obs["position"]) == (0.5, 64.0, 0.5)
+    assert info["voxels"]["block_name"].shape == (5, 4, 5) and info["masks"][
         "craft_smelt"
     ].shape == (244,)
-    assert info["nearby"]["tree"].distance == 1  # the "oak wood" voxel in front
+    assert info["rays"]["block_name"].shape == (15,)
+    assert info["equipment"]["name"].shape == (6,)
     assert info["kills"] == {"zombie": 0, "skeleton": 0}
 
 
@@ -97,12 +108,14 @@ def test_every_vocabulary_action_encodes_to_a_valid_vector_and_respects_masks():
 def test_masked_actions_never_reach_minedojo_and_crafting_counts_achievements():
     env, _ = _env(start={"log": 3})
     env.reset(seed=0)
-    for name in VOCABULARY:  # the fake raises on a masked craft or an empty-slot equip/place
+    for name in VOCABULARY:  # MineDojo raises on an equip/place of an empty slot
         env.step(VOCABULARY.index(name))
     env, _ = _env(start={"log": 3})
     env.reset(seed=0)
-    for name in ("craft:planks", "craft:planks", "craft:crafting_table", "place:crafting_table",
-                 "craft:stick", "craft:planks", "craft:wooden_pickaxe"):  # fmt: skip
+    for name in ("craft:planks", "craft:planks", "craft:crafting_table",
+                 "camera_down", "camera_down", "camera_down",  # the crosshair on the floor
+                 "place:crafting_table", "craft:stick", "craft:planks",
+                 "craft:wooden_pickaxe"):  # fmt: skip
         *_, info = env.step(VOCABULARY.index(name))
         assert "invalid_action" not in info, (name, info.get("invalid_action"))
     assert info["achievements"] == {"make_planks": 3, "make_table": 1, "place_table": 1,
@@ -134,8 +147,9 @@ def test_a_malmo_crash_mid_episode_is_recorded_as_aborted_and_the_run_goes_on(tm
     made: list[FakeMineDojo] = []
 
     def factory(spec, seed, size):  # the first simulator dies at its 3rd step
-        made.append(FakeMineDojo(size=size, start={"log": 1},
-                                 crash_at=3 if not made else None, crash_mode=mode))  # fmt: skip
+        made.append(FakeMineDojo(size=size, start={"log": 1}, voxel_size=VOXEL_SIZE,
+                                 lidar_rays=LIDAR_RAYS, crash_at=3 if not made else None,
+                                 crash_mode=mode))  # fmt: skip
         return made[-1]
 
     env = MineDojoEnv(size=64, factory=factory, reuse_world=True)

@@ -1,0 +1,5 @@
+"""A MineDojo stand-in that obeys Minecraft's rules as MineDojo applies them (tests only)."""
+
+from .sim import FakeMineDojo, make
+
+__all__ = ["FakeMineDojo", "make"]
