@@ -25,18 +25,12 @@ from agent.slow.minedojo_controller import MineDojoController
 from agent.slow.recipe_planner import RecipePlanner
 from envs.config import parse_seeds
 from envs.minedojo_actions import VOCABULARY
-from envs.minedojo_env import LIDAR_RAYS, VOXEL_SIZE, MineDojoEnv, world_seed
+from envs.minedojo_env import MineDojoEnv
 from envs.tasks import load_tasks
 from memory.store import ExperienceStore
-from tests.envs.minedojo_fake import FakeMineDojo
+from tests.envs.minedojo_fake import factory
 
 TASKS = ("place_table", "make_wood_pickaxe", "make_stone_pickaxe", "collect_wood_4")
-
-
-def factory(spec: dict, seed: int, size: int) -> FakeMineDojo:
-    spec = {k: v for k, v in spec.items() if k != "task_id"}
-    return FakeMineDojo(size=size, world_seed=world_seed(seed), voxel_size=VOXEL_SIZE,
-                        lidar_rays=LIDAR_RAYS, **spec)  # fmt: skip
 
 
 def main() -> int:
@@ -49,7 +43,7 @@ def main() -> int:
     total = won = 0
     with tempfile.TemporaryDirectory() as tmp, ExperienceStore(Path(tmp) / "s.sqlite") as store:
         run = store.start_run("minedojo-fake", {})
-        env = MineDojoEnv(size=16, factory=factory)
+        env = MineDojoEnv(size=16, factory=factory())
         for task_id in args.task or TASKS:
             task = tasks[task_id]
             start, wins, steps, attacks = time.perf_counter(), 0, [], 0

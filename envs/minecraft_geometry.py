@@ -22,7 +22,7 @@ def look_vector(yaw: float, pitch: float) -> Vec:
 
 
 def raycast(
-    origin: Vec, direction: Vec, length: float, solid: Callable[[tuple[int, int, int]], bool]
+    origin: Vec, direction: Vec, length: float, solid: Callable[[Cell], bool]
 ) -> tuple[Cell, Cell, float] | None:
     """The first cell ``solid`` accepts along the segment: (cell, face normal, distance), or
     None ([vanilla] World.rayTraceBlocks over full cubes, Amanatides-Woo traversal)."""

@@ -128,9 +128,8 @@ def world_seed(seed: int) -> int:
     return seed + 1
 
 
-def default_factory(spec: dict[str, Any], seed: int, size: int) -> Any:
-    """``minedojo.make`` for a task spec (imported lazily; a clear error when absent)."""
-    minedojo = check_available()
+def make_arguments(spec: dict[str, Any], seed: int, size: int) -> tuple[str, dict[str, Any]]:
+    """(task id, keyword arguments) of the ``minedojo.make`` call for a task spec."""
     spec = dict(spec)
     task_id = spec.pop("task_id", "open-ended")
     kwargs: dict[str, Any] = {
@@ -141,6 +140,13 @@ def default_factory(spec: dict[str, Any], seed: int, size: int) -> Any:
     if task_id.lower() in META_TASKS:  # programmatic ids fix voxels/lidar themselves
         kwargs.update(use_voxel=True, voxel_size=VOXEL_SIZE, use_lidar=True, lidar_rays=LIDAR_RAYS)
     kwargs.update(spec)
+    return task_id, kwargs
+
+
+def default_factory(spec: dict[str, Any], seed: int, size: int) -> Any:
+    """``minedojo.make`` for a task spec (imported lazily; a clear error when absent)."""
+    minedojo = check_available()
+    task_id, kwargs = make_arguments(spec, seed, size)
     return minedojo.make(task_id=task_id, **kwargs)
 
 
@@ -275,6 +281,7 @@ class MineDojoEnv(gymnasium.Env):
             "masks": raw.get("masks"),
             "nearby_tools": raw.get("nearby_tools"),
             "equipment": raw.get("equipment"),
+            "voxel_size": dict(self._voxel_size),
             "life_stats": raw.get("life_stats"),
             "location_stats": raw.get("location_stats"),
         }
@@ -317,6 +324,17 @@ def common_inventory(raw: dict[str, Any]) -> dict[str, int]:
     return {k: sum(mc.get(m, 0) for m in names) for k, names in COMMON_ITEMS.items()}
 
 
+def ray_hits(
+    rays: dict[str, Any], fan: list[tuple[float, float, float]] = LIDAR_RAYS
+) -> list[bool]:
+    """Per lidar ray: did it meet a block? A ray that met none reports the distance of its
+    *relative* end point from the eyes (JSONWorldDataHelper.java:339-340), a number far beyond
+    its length, so a hit is a distance within the ray's length (and a block's width)."""
+    lengths = [r[2] for r in fan]
+    distances = rays.get("block_distance", [])
+    return [i < len(lengths) and float(d) <= lengths[i] + 1 for i, d in enumerate(distances)]
+
+
 def _text_name(block: str) -> str | None:
     return BLOCK_NAMES.get(str(block).lower())
 
@@ -342,19 +360,17 @@ def sightings(raw: dict[str, Any], voxel_size: dict[str, int] = VOXEL_SIZE) -> d
             keep(_text_name(block), Sighting(abs(dx) + abs(dz) + abs(dy), dx, dz))
     rays = raw.get("rays")
     if rays is not None:
+        hits = ray_hits(rays)
         lengths = [r[2] for r in LIDAR_RAYS]
-        for i, (entity, dist) in enumerate(
-            zip(rays.get("entity_name", []), rays.get("entity_distance", []), strict=False)
+        for entity, dist, length in zip(
+            rays.get("entity_name", []), rays.get("entity_distance", []), lengths, strict=False
         ):
             entity = str(entity).lower()
-            if entity in ("zombie", "skeleton", "cow", "sheep", "pig") and (
-                i >= len(lengths) or float(dist) <= lengths[i]
-            ):
+            if entity in ("zombie", "skeleton", "cow", "sheep", "pig") and float(dist) <= length:
                 keep(entity, Sighting(round(float(dist)), 0, -round(float(dist))))
-        for i, (block, dist) in enumerate(
-            zip(rays.get("block_name", []), rays.get("block_distance", []), strict=False)
+        for block, dist, hit in zip(
+            rays.get("block_name", []), rays.get("block_distance", []), hits, strict=False
         ):
-            if i < len(lengths) and float(dist) > lengths[i] + 1:
-                continue  # no block hit (MineDojo's distance quirk)
-            keep(_text_name(block), Sighting(round(float(dist)), 0, -round(float(dist))))
+            if hit:
+                keep(_text_name(block), Sighting(round(float(dist)), 0, -round(float(dist))))
     return found

@@ -1,8 +1,9 @@
 """What the MineDojo controller knows of the blocks around it, and where to point the camera.
 
 Read from one observation: the feet position, yaw and pitch (``location_stats``, degrees;
-yaw 0 faces +z, pitch > 0 looks down) and the voxel cube (``envs.minedojo_env.VOXEL_SIZE``,
-indexed [x - xmin, y - ymin, z - zmin] from the block at the feet). Cells outside the cube
+yaw 0 faces +z, pitch > 0 looks down) and the voxel cube (its bounds in ``info["voxel_size"]``,
+by default ``envs.minedojo_env.VOXEL_SIZE``; indexed [x - xmin, y - ymin, z - zmin] from the
+block at the feet). Cells outside the cube
 are unknown and treated as empty. The camera turns in 15-degree steps
 (``camera_left``/``right``/``up``/``down``), so :meth:`View.aim` searches the orientations on
 that grid for the fewest steps that put the crosshair (a ray from the eyes, 4.5 blocks, the
@@ -53,7 +54,8 @@ class View:
         self.pitch = float(np.ravel(stats["pitch"])[0])
         voxels = info.get("voxels") or {}
         self.names = np.asarray(voxels.get("block_name", np.full((0, 0, 0), "air")))
-        low = np.array([VOXEL_SIZE["xmin"], VOXEL_SIZE["ymin"], VOXEL_SIZE["zmin"]])
+        bounds = info.get("voxel_size") or VOXEL_SIZE
+        low = np.array([bounds["xmin"], bounds["ymin"], bounds["zmin"]])
         self.origin = np.floor(self.pos).astype(int) + low
 
     @property
@@ -69,11 +71,6 @@ class View:
 
     def solid(self, cell: Cell) -> bool:
         return self.block(cell) not in (None, "air", "water", "lava", "grass")
-
-    def cells(self, names: tuple[str, ...]) -> list[Cell]:
-        """Cells of the cube holding one of ``names`` (exact block names)."""
-        hits = np.argwhere(np.isin(self.names, names)) if self.names.size else []
-        return [tuple(int(v) for v in np.add(self.origin, h)) for h in hits]  # type: ignore[misc]
 
     def crosshair(self, pitch: float | None = None, yaw: float | None = None) -> Any:
         pitch = self.pitch if pitch is None else pitch

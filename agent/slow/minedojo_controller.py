@@ -30,6 +30,7 @@ import numpy as np
 
 from agent.slow.minedojo_aim import Aim, View
 from envs.minedojo_actions import VOCABULARY
+from envs.minedojo_env import ray_hits
 from envs.text import view as text_view
 from memory.records import Decision, Failure, Subgoal
 
@@ -89,7 +90,7 @@ class MineDojoController:
     def __init__(self) -> None:
         self._subgoal: Subgoal | None = None
         self._t = 0
-        self._drop: tuple[float, float, str, int, int] | None = None  # x, z, item, had, since
+        self._drop: tuple[float, float, int, int] | None = None  # x, z, drops held, since
         self._mining: tuple[Any, int] | None = None  # the block being broken, drops held
         self._fuel = 0  # fuel ticks left in the furnace's cache (counted this subgoal)
         self._smelting: dict[str, int] | None = None  # fuel held when the last smelt was sent
@@ -219,9 +220,9 @@ class MineDojoController:
         if self._mining is not None and v.block(self._mining[0]) == "air":  # it broke
             cell, had = self._mining
             self._mining = None
-            self._drop = (cell[0] + 0.5, cell[2] + 0.5, target, had, self._t)
+            self._drop = (cell[0] + 0.5, cell[2] + 0.5, had, self._t)
         if self._drop is not None:
-            x, z, _, had, since = self._drop
+            x, z, had, since = self._drop
             got = sum(inv.get(d, 0) for d in drops)
             if got > had or self._t - since > PICKUP_WAIT:
                 self._drop = None
@@ -260,13 +261,12 @@ class MineDojoController:
         yaw = to the LEFT) and walk; else explore."""
         rays = info.get("rays") or {}
         blocks = rays.get("block_name", [])
-        dists = rays.get("block_distance", [])
+        hits = ray_hits(rays)
         entities = rays.get("entity_name", ["null"] * len(blocks))
         yaws = rays.get("ray_yaw", [0.0] * len(blocks))
         best: float | None = None
-        for i, (block, entity, yaw) in enumerate(zip(blocks, entities, yaws, strict=False)):
-            real = i < len(dists) and float(dists[i]) <= 16  # no-hit rays report nonsense
-            seen = (real and wanted(block, "null")) or wanted("air", entity)
+        for block, entity, yaw, hit in zip(blocks, entities, yaws, hits, strict=False):
+            seen = (hit and wanted(block, "null")) or wanted("air", entity)
             if seen and (best is None or abs(float(yaw)) < abs(best)):
                 best = float(yaw)
         if best is not None:

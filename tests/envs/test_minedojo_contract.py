@@ -16,37 +16,23 @@ from agent.loop.runner import EpisodeRunner
 from agent.slow.minedojo_controller import MineDojoController
 from agent.slow.recipe_planner import RecipePlanner
 from envs.minedojo_actions import NOOP, NVEC, VOCABULARY, encode
-from envs.minedojo_env import (
-    LIDAR_RAYS,
-    VOXEL_SIZE,
-    MineDojoEnv,
-    MineDojoUnavailable,
-    world_seed,
-)
+from envs.minedojo_env import LIDAR_RAYS, VOXEL_SIZE, MineDojoEnv, MineDojoUnavailable
 from envs.tasks import load_tasks
 from memory.store import ExperienceStore
 
-from .minedojo_fake import FakeMineDojo
+from .minedojo_fake import FakeMineDojo, factory
 
 TASKS = load_tasks("configs/tasks/minedojo.yaml")
 
 
-def _env(**fake):
-    """The adapter over the faithful fake, made with the arguments ``default_factory`` gives
+def _env(**fake) -> MineDojoEnv:
+    """The adapter over the faithful fake, made with the arguments the adapter gives
     ``minedojo.make`` (world seed = seed + 1, the adapter's voxel cube and lidar fan)."""
-    made: list[FakeMineDojo] = []
-
-    def factory(spec, seed, size):
-        spec = {k: v for k, v in spec.items() if k != "task_id"}
-        made.append(FakeMineDojo(size=size, world_seed=world_seed(seed), voxel_size=VOXEL_SIZE,
-                                 lidar_rays=LIDAR_RAYS, **spec, **fake))  # fmt: skip
-        return made[-1]
-
-    return MineDojoEnv(size=64, factory=factory), made
+    return MineDojoEnv(size=64, factory=factory(**fake))
 
 
 def test_minedojo_observation_maps_into_the_common_schema():
-    env, _ = _env(start={"log": 3, "iron_ore": 1, "iron_ingot": 2, "crafting_table": 1})
+    env = _env(start={"log": 3, "iron_ore": 1, "iron_ingot": 2, "crafting_table": 1})
     obs, info = env.reset(seed=7, options={"task": TASKS["collect_wood_4"].env})
     assert env.observation_space.contains(obs)
     assert obs["rgb"].shape == (64, 64, 3) and tuple(obs["rgb"][0, 0]) == (10, 20, 30)
@@ -66,7 +52,7 @@ def test_minedojo_observation_maps_into_the_common_schema():
 
 def test_adapter_keeps_the_gymnasium_contract():
     # (gymnasium's check_env cannot compare MineDojo's string arrays kept in info)
-    env, _ = _env(start={"log": 1})
+    env = _env(start={"log": 1})
     obs1, _ = env.reset(seed=3)
     obs2, _ = env.reset(seed=3)
     assert data_equivalence(obs1, obs2) and env.observation_space.contains(obs1)
@@ -106,11 +92,11 @@ def test_every_vocabulary_action_encodes_to_a_valid_vector_and_respects_masks():
 
 
 def test_masked_actions_never_reach_minedojo_and_crafting_counts_achievements():
-    env, _ = _env(start={"log": 3})
+    env = _env(start={"log": 3})
     env.reset(seed=0)
     for name in VOCABULARY:  # MineDojo raises on an equip/place of an empty slot
         env.step(VOCABULARY.index(name))
-    env, _ = _env(start={"log": 3})
+    env = _env(start={"log": 3})
     env.reset(seed=0)
     for name in ("craft:planks", "craft:planks", "craft:crafting_table",
                  "camera_down", "camera_down", "camera_down",  # the crosshair on the floor
@@ -135,7 +121,7 @@ def _run(tmp_path, env, task_id, seeds):
 
 
 def test_slow_tier_places_a_table_on_the_fake(tmp_path):
-    env, _ = _env(start={"log": 1})
+    env = _env(start={"log": 1})
     store, (result,) = _run(tmp_path, env, "place_table", [0])
     assert result.success and result.outcome == "success"
     verified = [a.subgoal.text for a in store.attempts() if a.success]

@@ -12,11 +12,11 @@ from agent.loop.runner import EpisodeRunner
 from agent.slow.minedojo_controller import MineDojoController
 from agent.slow.recipe_planner import RecipePlanner
 from envs.minedojo_actions import VOCABULARY
-from envs.minedojo_env import LIDAR_RAYS, VOXEL_SIZE, MineDojoEnv, world_seed
+from envs.minedojo_env import MineDojoEnv
 from envs.tasks import load_tasks
 from memory.records import Subgoal
 from memory.store import ExperienceStore
-from tests.envs.minedojo_fake import FakeMineDojo
+from tests.envs.minedojo_fake import FakeMineDojo, factory
 from tests.envs.minedojo_fake.world import GROUND, Entity
 from tests.envs.minedojo_scene import scene
 
@@ -24,15 +24,11 @@ TASKS = load_tasks("configs/tasks/minedojo.yaml")
 FEET = GROUND + 1
 
 
-def _adapter(fake: FakeMineDojo | None = None, **kwargs) -> MineDojoEnv:
-    def factory(spec, seed, size):
-        if fake is not None:
-            return fake
-        spec = {k: v for k, v in spec.items() if k != "task_id"}
-        return FakeMineDojo(size=size, world_seed=world_seed(seed), voxel_size=VOXEL_SIZE,
-                            lidar_rays=LIDAR_RAYS, **spec, **kwargs)  # fmt: skip
-
-    return MineDojoEnv(size=16, factory=factory)
+def _adapter(fake: FakeMineDojo | None = None) -> MineDojoEnv:
+    """The adapter over ``fake``, or over a fake made as ``minedojo.make`` would be."""
+    if fake is None:
+        return MineDojoEnv(size=16, factory=factory())
+    return MineDojoEnv(size=16, factory=lambda spec, seed, size: fake)
 
 
 @pytest.mark.parametrize(

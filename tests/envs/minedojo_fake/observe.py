@@ -19,6 +19,7 @@ from .rules import (
     PLACEABLE,
     SMELT_MASK,
     TABLE_END,
+    TOOLS,
 )
 
 BURNS = {"log", "log2", "planks", "leaves", "crafting_table"}  # [vanilla] Material.getCanBurn
@@ -104,8 +105,6 @@ def observe(sim: Any, before: list[tuple[str, int]] | None, action: Any) -> dict
 
 
 def _slots(slots: list[Any]) -> dict[str, np.ndarray]:
-    from .rules import TOOLS
-
     return {
         "name": np.array([s.name.replace("_", " ") for s in slots]),
         "quantity": np.array([s.count for s in slots], dtype=np.float32),

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from envs.minedojo_env import make_arguments
+
 from . import geometry as geo
 from .observe import observe
 from .player import Player
@@ -52,8 +54,20 @@ COOLDOWN = {"sword": 13, "pickaxe": 17}
 
 
 def make(task_id: str = "open-ended", image_size: Any = 64, **kwargs: Any) -> FakeMineDojo:
+    """``minedojo.make``'s signature."""
     size = image_size if isinstance(image_size, int) else image_size[0]
     return FakeMineDojo(size=size, task_id=task_id, **kwargs)
+
+
+def factory(**extra: Any) -> Any:
+    """A ``MineDojoEnv`` factory: the fake made with the arguments the adapter gives
+    ``minedojo.make`` (``envs.minedojo_env.make_arguments``), plus ``extra``."""
+
+    def build(spec: dict[str, Any], seed: int, size: int) -> FakeMineDojo:
+        task_id, kwargs = make_arguments(spec, seed, size)
+        return make(task_id, **kwargs, **extra)
+
+    return build
 
 
 class FakeMineDojo:
