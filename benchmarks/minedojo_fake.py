@@ -2,7 +2,8 @@
 
 The recipe planner and the MineDojo controller play the tasks through the adapter over
 ``tests/envs/minedojo_fake`` (world seed = episode seed + 1, the adapter's voxel cube and
-lidar fan), with the same episode budgets as ``configs/tasks/minedojo.yaml``. Prints
+lidar fan), each episode limited to its task's budget in ``configs/tasks/minedojo.yaml``
+(env ticks). Prints
 successes, env steps (ticks) and attacks per task, and ``ratio:`` successes over episodes.
 This measures the controller against the fake's rules, not Minecraft.
 
@@ -19,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import envs
 from agent.loop.config import RunnerConfig
 from agent.loop.runner import EpisodeRunner
 from agent.slow.minedojo_controller import MineDojoController
 from agent.slow.recipe_planner import RecipePlanner
 from envs.config import parse_seeds
 from envs.minedojo_actions import VOCABULARY
-from envs.minedojo_env import MineDojoEnv
 from envs.tasks import load_tasks
 from memory.store import ExperienceStore
 from tests.envs.minedojo_fake import factory
@@ -43,9 +44,10 @@ def main() -> int:
     total = won = 0
     with tempfile.TemporaryDirectory() as tmp, ExperienceStore(Path(tmp) / "s.sqlite") as store:
         run = store.start_run("minedojo-fake", {})
-        env = MineDojoEnv(size=16, factory=factory())
         for task_id in args.task or TASKS:
             task = tasks[task_id]
+            env = envs.make("minedojo", max_episode_steps=task.budget, size=16)
+            env.unwrapped.factory = factory()
             start, wins, steps, attacks = time.perf_counter(), 0, [], 0
             for seed in seeds:
                 runner = EpisodeRunner(env, RecipePlanner(), MineDojoController(), store, run,

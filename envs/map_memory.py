@@ -137,7 +137,9 @@ def _inside(cell: tuple[int, int], area: tuple[slice, slice]) -> bool:
 
 class MapMemoryWrapper(gymnasium.Wrapper):
     """Adds ``info["map"]`` (a :class:`MapMemory` the env fills every step) and, unless
-    ``keep_world``, removes ``info["semantic"]``: the agent knows only what it has seen."""
+    ``keep_world``, removes ``info["semantic"]``: the agent knows only what it has seen.
+    A backend without a grid world (MineDojo: no semantic map, no grid position) gets no
+    ``info["map"]``; its sightings come in ``info["nearby"]``."""
 
     def __init__(self, env: gymnasium.Env, keep_world: bool = False):
         super().__init__(env)
@@ -165,5 +167,6 @@ class MapMemoryWrapper(gymnasium.Wrapper):
             self.memory.observe_world(semantic, self._t)
         elif semantic is not None and "player_pos" in info:
             self.memory.observe_crafter(semantic, info["player_pos"], self._t)
-        info["map"] = self.memory
+        if semantic is not None or "player_pos" in info:  # a backend with a grid world
+            info["map"] = self.memory
         return info

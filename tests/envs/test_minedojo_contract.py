@@ -120,6 +120,15 @@ def _run(tmp_path, env, task_id, seeds):
     return store, results
 
 
+def test_an_episode_runs_through_envs_make_as_peam_run_builds_it(tmp_path):
+    # envs.make wraps the backend in the map memory; MineDojo has no grid world to map
+    env = envs.make("minedojo", max_episode_steps=TASKS["place_table"].budget)
+    env.unwrapped.factory = factory(start={"log": 1})
+    _, (result,) = _run(tmp_path, env, "place_table", [0])
+    assert result.success, result.outcome
+    assert "map" not in env.reset(seed=0)[1]
+
+
 def test_slow_tier_places_a_table_on_the_fake(tmp_path):
     env = _env(start={"log": 1})
     store, (result,) = _run(tmp_path, env, "place_table", [0])
