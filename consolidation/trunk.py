@@ -4,6 +4,7 @@ frozen. The one trunk trainer (`peam train-fast`, `peam consolidate`, `peam comp
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import torch
 
@@ -28,6 +29,9 @@ def train_trunk(
     torchrun every rank starts from rank 0's weights and averages gradients."""
     device = device or torch.device("cpu")
     torch.manual_seed(config.seed)
+    # The vector's width follows the data (stores recorded before the path features train
+    # a trunk that reads the base vector, and the executor serves it that).
+    policy = replace(policy or PolicyConfig(), vector_dim=int(data.vectors.shape[1]))
     model = FastPolicy(policy).to(device)
     distributed.broadcast(model.parameters())
     result = train_bc(

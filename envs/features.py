@@ -10,7 +10,11 @@ One decision's input is a :class:`Features`:
   instance as (dx, dy, distance, known); the nearest frontier cell (a seen, walkable cell
   next to a never-seen one) the same way; facing; the faced cell's material (one-hot)
   and which of the four neighbours are walkable; daylight; sleeping; the last
-  :data:`HISTORY` actions one-hot; inventory; status.
+  :data:`HISTORY` actions one-hot; inventory; status (:data:`BASE_DIM` values); then the
+  path features (``envs.paths``: the first moves of the cheapest walks over the map memory
+  to each kind of thing, to where crafting works and to the frontier; :data:`PATH_DIM`).
+  A trunk trained before the path features (``vector_dim == BASE_DIM``) is served the
+  base vector alone (``features(..., paths=False)``).
 
 Everything comes from ``info["map"]`` (what the agent has seen), never from the world.
 Features are stored with every step (:func:`encode` / :func:`decode`), so training
@@ -24,6 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from envs.crafter_env import SEMANTIC_NAMES
+from envs.paths import KINDS, PATH_DIM, path_vector
 from envs.schema import ITEMS, STATUS
 
 CROP = 17
@@ -35,17 +40,14 @@ OUTSIDE = len(SEMANTIC_NAMES) + 1
 """Channel-0 value of a cell beyond the world's edge."""
 N_MATERIALS = OUTSIDE + 1
 """Distinct channel-0 values (never seen, each semantic id, outside)."""
-KINDS: tuple[str, ...] = (
-    "water", "grass", "sand", "tree", "stone", "coal", "iron", "diamond", "table",
-    "furnace", "lava", "plant", "cow", "zombie", "skeleton",
-)  # fmt: skip
-"""Things whose nearest remembered instance the vector gives."""
 SCALE = 32.0
 """Offsets and distances are divided by this and clipped to [-1, 1]."""
-VECTOR_DIM = (
+BASE_DIM = (
     4 * (len(KINDS) + 1) + 4 + N_MATERIALS + 4 + 2 + HISTORY * (N_ACTIONS + 1)
     + len(ITEMS) + len(STATUS)
 )  # fmt: skip
+"""The vector without the path features (trunks trained before them read this much)."""
+VECTOR_DIM = BASE_DIM + PATH_DIM
 _ID = {name: i for i, name in enumerate(SEMANTIC_NAMES)}
 _KIND_IDS = np.array([_ID[k] for k in KINDS])
 _CREATURES = frozenset(("cow", "zombie", "skeleton"))
@@ -62,12 +64,16 @@ class Features(NamedTuple):
     """(VECTOR_DIM,) float32 (see the module docstring)."""
 
 
-def features(obs: dict[str, np.ndarray], info: dict[str, Any]) -> Features:
-    """The policy input at this step, from the map memory in ``info["map"]``."""
+def features(obs: dict[str, np.ndarray], info: dict[str, Any], paths: bool = True) -> Features:
+    """The policy input at this step, from the map memory in ``info["map"]`` (``paths``:
+    with the path features; without, the layout of trunks trained before them)."""
     memory = info["map"]
     px, py = int(info["player_pos"][0]), int(info["player_pos"][1])
     crop = _crop(memory.grid, memory.last_seen, memory.step, px, py)
-    return Features(crop, _vector(obs, info, memory, px, py, crop))
+    vector = _vector(obs, info, memory, px, py, crop)
+    if paths:
+        vector = np.concatenate([vector, path_vector(info)])
+    return Features(crop, vector)
 
 
 def _crop(grid: np.ndarray, last_seen: np.ndarray, step: int, px: int, py: int) -> np.ndarray:
@@ -162,10 +168,11 @@ def encode(f: Features) -> bytes:
 def decode(blob: bytes) -> Features:
     """Inverse of :func:`encode`."""
     n = 2 * CROP * CROP
-    if len(blob) != n + 4 * VECTOR_DIM:
+    if len(blob) not in (n + 4 * VECTOR_DIM, n + 4 * BASE_DIM):
         raise ValueError(
             f"a features blob of {len(blob)} bytes; this runtime reads {n + 4 * VECTOR_DIM}"
-            " (record the episodes again with this version)"
+            f" (or {n + 4 * BASE_DIM} without path features; record the episodes again with"
+            " this version)"
         )
     grid = np.frombuffer(blob[:n], dtype=np.uint8).reshape(2, CROP, CROP)
     return Features(grid, np.frombuffer(blob[n:], dtype=np.float32))

@@ -41,8 +41,9 @@ from memory.config import RetrievalConfig
 INDEX = "retrieval.faiss"
 ACTIONS = "retrieval_actions.npy"
 META = "retrieval.json"
-FORMAT = 2
-"""On-disk format: 2 = keys from the map-memory features (1, unversioned: rgb frame + state)."""
+FORMAT = 3
+"""On-disk format: 3 = keys from the map-memory features with the path features (2: without
+them; 1, unversioned: rgb frame + state)."""
 CENTRE = 3
 """Side of the one-hot neighbourhood around the player, in cells."""
 
@@ -198,8 +199,8 @@ class RetrievalMemory:
             raise ValueError(
                 f"{folder}: a retrieval memory of format {meta.get('format', 1)} (keyed on"
                 f" {'the rgb frame and state vector' if 'format' not in meta else 'other inputs'});"
-                f" this runtime reads format {FORMAT} (map-memory features): delete the folder"
-                " and rebuild it with `peam memory` from a store recorded with this version"
+                f" this runtime reads format {FORMAT} (map-memory and path features): delete the"
+                " folder and rebuild it with `peam memory` from a store recorded with this version"
             )
         memory = cls(meta["dim"], RetrievalConfig(**meta["config"]))
         memory.index = faiss.read_index(str(folder / INDEX))

@@ -128,7 +128,8 @@ class StepRecord:
     frame: np.ndarray | None
     actor: str | None = None
     """Who chose the action: slow (the controller), fast (the policy) or guard (the slow
-    tier's reflexes during a fast attempt)."""
+    tier's survival reflexes, before a fast step or in its own attempt: not a step of the
+    subgoal, so never labelled)."""
     label: int | None = None
     """Bitmask of the actions the slow controller rates equally best here (None: no label)."""
     features: bytes | None = None

@@ -147,6 +147,12 @@ def load_transitions(
                     if step.actor not in ("slow", "fast"):
                         continue
                     f = decode(step.features)
+                    if cols["vectors"] and len(f.vector) != len(cols["vectors"][0]):
+                        raise NoTrainingDataError(
+                            f"{path}: steps recorded with two feature layouts"
+                            f" ({len(cols['vectors'][0])} and {len(f.vector)} values); train"
+                            " from stores recorded by one version (record them again)"
+                        )
                     cols["grids"].append(f.grid)
                     cols["vectors"].append(f.vector)
                     cols["text_ids"].append(texts.setdefault(attempt.subgoal.text, len(texts)))

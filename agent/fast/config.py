@@ -46,7 +46,8 @@ class PolicyConfig:
     """Size of the subgoal text embedding (all-MiniLM-L6-v2: 384)."""
     vector_dim: int = VECTOR_DIM
     """Nearest remembered things, frontier, facing, daylight, recent actions, inventory,
-    status (``envs.features``)."""
+    status, and the path features (``envs.features``; a trunk's width is set by its data:
+    stores recorded before the path features train one that reads the base vector)."""
     hidden: int = 128
     """Width of the fused trunk."""
     n_actions: int = 17

@@ -30,7 +30,7 @@ from agent.fast.device import resolve_device
 from agent.fast.gate import AdapterGate, load_gate
 from agent.fast.policy import FastPolicy
 from agent.fast.trunk import TrunkError, load_trunk
-from envs.features import Features, features
+from envs.features import VECTOR_DIM, Features, features
 from envs.tasks import CATEGORIES
 from memory.records import Decision, Subgoal
 from memory.text_embedding import SubgoalEmbedder
@@ -99,12 +99,15 @@ class FastExecutor:
         self._adapter = ""
         self._text = np.zeros(0, dtype=np.float32)
         self._rng = np.random.default_rng(0)
+        self.paths = True
+        """Whether the trunk reads the path features (trunks trained before them do not)."""
         try:
             trunk, meta = load_trunk(self.folder / "trunk", "cpu")
         except TrunkError as err:
             warnings.warn(f"fast tier off: {err}", AdapterLoadWarning, stacklevel=2)
             return
         self.trunk_sha = meta["trunk_sha256"]
+        self.paths = trunk.config.vector_dim == VECTOR_DIM
         self.model = with_adapters(trunk, CATEGORIES)
         trained = self._trained()
         pins = parse_pins(config.pin)
@@ -215,7 +218,7 @@ class FastExecutor:
         policy = self._merged.get(self._adapter)
         if policy is None:
             policy = self._merged[self._adapter] = merged_policy(self.model, self._adapter)
-        d, f = self.device, features(obs, info)
+        d, f = self.device, self.seen(obs, info)
         with torch.inference_mode(), self._autocast():
             logits = policy(
                 torch.from_numpy(f.grid[None]).to(d),
@@ -223,6 +226,10 @@ class FastExecutor:
                 torch.from_numpy(f.vector[None]).to(d),
             )
         return Decision(int(self._choose(logits.float().cpu().numpy(), self._rng)[0]))
+
+    def seen(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Features:
+        """The policy input at this step, laid out as the served trunk reads it."""
+        return features(obs, info, paths=self.paths)
 
     # -- many envs -------------------------------------------------------------------
 
@@ -234,7 +241,7 @@ class FastExecutor:
     ) -> np.ndarray:
         """One forward for a batch of envs, each routed to its own adapter (``adapter_names=``).
 
-        ``seen``: each env's policy input (``envs.features.features(obs, info)``).
+        ``seen``: each env's policy input (:meth:`seen`).
         """
         names = [self.covers(s) for s in subgoals]
         if any(n is None for n in names):

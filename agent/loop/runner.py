@@ -303,7 +303,9 @@ class EpisodeRunner:
                         actor = tier
                         if tier == "fast" and teacher is not None:
                             teacher(obs, info)  # what the slow tier would do here (DAgger)
-                        if tier == "slow" or teacher is not None:
+                        if tier == "slow" and getattr(executor, "reflexive", False):
+                            actor = "guard"  # a survival reflex, not a step of the subgoal
+                        elif tier == "slow" or teacher is not None:
                             label = _mask(getattr(self.executor, "choices", ()))
                     if decision.give_up is not None:
                         failure = decision.give_up

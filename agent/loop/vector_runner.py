@@ -17,7 +17,6 @@ import numpy as np
 
 from agent.fast.executor import FastExecutor, subgoal_rng
 from agent.loop.runner import Act, Episode, EpisodeResult, EpisodeRunner, Reset, Step
-from envs.features import features
 from envs.tasks import Task
 
 
@@ -119,7 +118,7 @@ class VectorRunner:
                         p = pending[i]
                         rngs[i] = subgoal_rng(p.subgoal.text, self.fast.config.seed, p.key)
                 actions = self.fast.act_batch(
-                    [features(pending[i].obs, pending[i].info) for i in fast],
+                    [self.fast.seen(pending[i].obs, pending[i].info) for i in fast],
                     [pending[i].subgoal for i in fast],
                     [rngs[i] for i in fast],
                 )

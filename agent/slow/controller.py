@@ -70,6 +70,9 @@ class DeliberateController:
         """The equally good actions at the last decision (its teacher label); empty when it
         gave up."""
         self._route: frozenset[int] | None = None
+        self.reflexive = False
+        """The last :meth:`act` was a survival reflex (a monster, shelter, thirst, hunger,
+        sleep), not a step of the subgoal: the runner records it as the guard's, unlabelled."""
 
     def begin(self, subgoal: Subgoal) -> None:
         self.subgoal = subgoal
@@ -89,6 +92,7 @@ class DeliberateController:
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
         self._route = None
         reflex = self._reflex(obs, info, in_view=False)
+        self.reflexive = reflex is not None and reflex.give_up is None
         if reflex is not None:
             return self._label(reflex)
         return self.advise(obs, info)

@@ -103,10 +103,9 @@ def route(
             kind = cells[nx][ny] if 0 <= nx < w and 0 <= ny < h else BLOCKED
             if kind == FREE:
                 nxt, step, extra = (nx, ny, d), (move,), 1
-            elif kind == DIG:
-                step = (DO, move) if d == f else (move, DO, move)
-                nxt, extra = (nx, ny, d), len(step) + DIG_PENALTY
-            elif d != f:
+            elif kind == DIG and d == f:
+                nxt, step, extra = (nx, ny, d), (DO, move), 2 + DIG_PENALTY
+            elif d != f:  # a wall or a cell to dig: turn to face it (dig it from there)
                 nxt, step, extra = (x, y, d), (move,), 1
             else:
                 continue

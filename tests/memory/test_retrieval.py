@@ -55,7 +55,7 @@ def test_keys_are_small_deterministic_and_see_the_crop_and_the_vector():
     text = np.ones((4, 8), np.float32)
     memory = RetrievalMemory(key_dim(8))
     keys = memory.keys(f.grid, f.vector, text)
-    assert keys.shape == (4, observation_dim() + 8) and observation_dim() < 600
+    assert keys.shape == (4, observation_dim() + 8) and observation_dim() < 800
     assert (keys == memory.keys(f.grid.copy(), f.vector.copy(), text)).all()
     obs = observation_key(f.grid, f.vector)
     assert np.allclose(np.linalg.norm(obs, axis=1), 1.0, atol=1e-5)

@@ -259,3 +259,16 @@ def test_steps_record_who_chose_the_action(fast_dir, tmp_path):
         actors.setdefault(tier_of[step.attempt_id], set()).add(step.actor)
     assert "guard" in actors["fast"] and actors["fast"] <= {"fast", "guard"}
     assert actors.get("slow", {"slow"}) == {"slow"}
+
+
+def test_the_slow_tiers_survival_reflexes_are_the_guards_and_unlabelled(tmp_path):
+    store = ExperienceStore(tmp_path / "s.sqlite")
+    run = store.start_run("reflexes", {})
+    env = _Thirsty(envs.make("crafter", max_episode_steps=300))
+    _runner(env, store, run, None, budget=200).run_episode(TASKS["collect_wood_4"], 3)
+    (episode,) = store.episodes()
+    steps = list(store.steps(episode.id, frames=False))
+    drinks = [s for s in steps if s.actor == "guard"]
+    assert drinks and all(s.label is None for s in drinks)  # it drank first: not the subgoal
+    assert all(s.label for s in steps if s.actor == "slow")
+    assert {s.actor for s in steps} == {"slow", "guard"}

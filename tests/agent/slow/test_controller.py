@@ -90,3 +90,19 @@ def test_roams_when_no_creature_to_fight_can_be_found():
     controller.begin(Subgoal("defeat", "skeleton", 1))
     decision = controller.act(obs, info)
     assert decision.action is not None and decision.give_up is None
+
+
+def test_turns_to_face_a_block_it_can_dig_instead_of_walking_around():
+    import numpy as np
+
+    from agent.slow.navigation import DIG, FREE, MOVE, route
+
+    grid = np.full((5, 5), FREE, dtype=np.int8)
+    grid[2, 1] = DIG  # stone above the player at (2, 2), who holds a pickaxe and faces right
+    stone = {(2, 1)}
+
+    def facing_stone(x, y, fx, fy):
+        return (x + fx, y + fy) in stone
+
+    path, first = route(grid, (2, 2), (1, 0), facing_stone, ties=True)
+    assert path == [MOVE[(0, -1)]] and first == {MOVE[(0, -1)]}  # one turn, then `do`
