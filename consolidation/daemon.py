@@ -41,6 +41,7 @@ from consolidation.trigger import (
     enough_successes,
     failure_jump,
     fixed_threshold,
+    label_gap,
     teacher_gap,
 )
 from consolidation.trunk import train_trunk
@@ -186,7 +187,22 @@ class Consolidator:
         decision = failure_jump(category, baseline, recent, alpha)
         if decision.fire or not gate:
             return decision, until
-        return teacher_gap(category, since, alpha, decision), until
+        gap = teacher_gap(category, since, alpha, decision)
+        held_out = _held_out(meta, self.config.validate_every)
+        if gap.fire or held_out is None:
+            return gap, until
+        return label_gap(category, self._off_label(since), held_out, alpha, gap), until
+
+    def _off_label(self, since: list[AttemptRecord]) -> list[bool]:
+        """Per labelled fast-tier step of ``since``: the action was not one of the teacher's."""
+        fast = {a.id for a in since if a.tier == "fast"}
+        out: list[bool] = []
+        with ExperienceStore(self.store_path) as store:
+            for episode in sorted({a.episode_id for a in since if a.id in fast}):
+                for step in store.steps(episode, frames=False):
+                    if step.attempt_id in fast and step.actor == "fast" and step.label:
+                        out.append(not (step.label >> step.action) & 1)
+        return out
 
     def _record(self, decision: TriggerDecision) -> None:
         if not self.main:
@@ -300,7 +316,11 @@ class Consolidator:
             "pw": pw.stats() if len(pw.pw) else {},
             "pw_per_skill": pw.per_skill(),
             "losses": result.to_dict(),
-            "evaluation": {"val_accuracy_before": before, "val_accuracy_after": after},
+            "evaluation": {
+                "val_accuracy_before": before,
+                "val_accuracy_after": after,
+                "val_states": len(val),
+            },
             "store": str(self.store_path.resolve()),
             "last_attempt_id": until,
             "history": self._history(category, until),
@@ -400,6 +420,17 @@ def _features(policy: FastPolicy, data: Transitions, table, device) -> np.ndarra
         grid, text, vector, _, _ = batch_tensors(data, idx, table, device)
         out.append(policy.features(grid, text, vector).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, policy.config.hidden))
+
+
+def _held_out(meta: dict[str, Any], validate_every: int) -> tuple[float, int] | None:
+    """(label accuracy, states) of the served version on its validation states; versions
+    written before ``val_states`` was recorded: the count its training split implies."""
+    evaluation = meta.get("evaluation") or {}
+    accuracy = evaluation.get("val_accuracy_after")
+    n = evaluation.get("val_states")
+    if n is None and meta.get("new_states") and validate_every > 1:
+        n = round(int(meta["new_states"]) / (validate_every - 1))
+    return (float(accuracy), int(n)) if accuracy is not None and n else None
 
 
 def _seen_until(meta: dict[str, Any] | None, store: Path) -> int:

@@ -9,6 +9,11 @@
   corrections of those failures (the same subgoals, from the states where the fast
   tier gave up). Fires while the fast tier fails significantly more often than its
   teacher does on the same subgoals; stops once it has caught up.
+- ... and, when neither fires, what is left to learn where the fast tier goes (DAgger):
+  how often its action was not one of the teacher's equally good actions on the states
+  it visited since publication, against how often the served version missed the
+  teacher's labels on its held-out states when it was trained. Fires while it errs
+  significantly more often on its own states than on the teacher's.
 - A category **without** an adapter: a one-sided z-test that its verified
   success rate exceeds one half (successes outweigh failures) at level
   ``alpha``: enough consistent experience to learn from.
@@ -72,6 +77,28 @@ def failure_jump(
         f"z={z:.2f}, p={p:.2g} {'<' if fire else '>='} alpha={alpha}"
     )
     return TriggerDecision(category, fire, "failure_jump", z, p, n1, n0, p1, p0, why)
+
+
+def label_gap(
+    category: str,
+    off_label: Sequence[bool],
+    held_out: tuple[float, int],
+    alpha: float,
+    jump: TriggerDecision,
+) -> TriggerDecision:
+    """``off_label``: per fast-tier step since publication, True when the action taken was
+    not in the teacher's label; ``held_out``: (label accuracy, states) of the served version
+    on its validation states; ``jump``: the earlier tests' decision, quoted in the reason."""
+    accuracy, n = held_out
+    k = round((1.0 - accuracy) * n)
+    gap = failure_jump(category, [True] * k + [False] * (n - k), off_label, alpha)
+    why = (
+        f"{jump.reason}; off the teacher's labels on its own states {gap.rate_recent:.3f}"
+        f" (n={gap.n_recent}) vs held out when trained {gap.rate_baseline:.3f}"
+        f" (n={gap.n_baseline}): z={gap.z:.2f}, p={gap.p_value:.2g}"
+        f" {'<' if gap.fire else '>='} alpha={alpha}"
+    )
+    return replace(gap, test="label_gap", reason=why)
 
 
 def enough_successes(category: str, outcomes: Sequence[bool], alpha: float) -> TriggerDecision:

@@ -289,12 +289,14 @@ class DeliberateController:
         return step
 
     def _roam(self, sem: np.ndarray, pos: tuple[int, int]) -> int:
-        """A random step onto open ground, preferring grass (where zombies spawn)."""
+        """A random step onto open ground, preferring grass (where zombies spawn); every such
+        step is equally good (the label keeps them all)."""
         free = []
         for d, move in MOVE.items():
             x, y = pos[0] + d[0], pos[1] + d[1]
             if _inside(sem, x, y) and int(sem[x, y]) in (ID["grass"], ID["sand"], ID["path"]):
                 free.extend([move] * (3 if int(sem[x, y]) == ID["grass"] else 1))
+        self._route = frozenset(free) if free else None
         return int(self._rng.choice(free)) if free else NOOP
 
     # -- goals and search ----------------------------------------------------------

@@ -12,7 +12,7 @@ from agent.evolve.gate import decide
 from agent.fast import registry
 from agent.fast.config import FastConfig
 from agent.fast.executor import FastExecutor, parse_pins
-from consolidation.trigger import failure_jump, teacher_gap
+from consolidation.trigger import failure_jump, label_gap, teacher_gap
 from memory.records import Subgoal
 from tests.conftest import HashEmbedder, perturbed_adapter
 
@@ -73,6 +73,17 @@ def test_teacher_gap_fires_while_the_fast_tier_fails_what_its_teacher_fixes():
     caught_up = [_attempt("fast", True)] * 18 + [_attempt("fast", False)] * 2
     caught_up += [_attempt("slow", True, 1)] * 2
     assert not teacher_gap("gather", caught_up, 1e-3, jump).fire
+
+
+def test_label_gap_fires_while_the_fast_tier_errs_more_on_its_own_states():
+    jump = failure_jump("craft", [True] * 5 + [False] * 5, [False] * 10, 1e-3)
+    off_teacher = [True] * 300 + [False] * 700  # 30% of its own steps off the labels
+    decision = label_gap("craft", off_teacher, (0.9, 1000), 1e-3, jump)  # 10% held out
+    assert decision.fire and decision.test == "label_gap"
+    assert decision.rate_recent == 0.3 and decision.n_baseline == 1000
+    assert "off the teacher's labels" in decision.reason
+    caught_up = [True] * 11 + [False] * 89
+    assert not label_gap("craft", caught_up, (0.9, 1000), 1e-3, jump).fire
 
 
 def test_the_fast_tier_takes_only_skills_its_version_passed_on_the_gate(fast_dir, tmp_path):
