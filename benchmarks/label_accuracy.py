@@ -5,9 +5,10 @@ From a store (e.g. a `peam loop` folder's), the slow tier's labelled states are 
 episode (every ``--every``-th episode id held out); trunks are trained on growing shares
 of the training episodes for ``--epochs`` each, and each is scored on the held-out
 states: the share where its most likely action is one of the teacher's equally good
-actions. With ``--layouts base,full`` (a store recorded with the path features) each
-share is trained twice, on the base vector alone (the layout before ``envs.paths``) and
-on the whole vector. Last line: ``ratio: X`` = held-out accuracy of the last layout /
+actions. With ``--layouts base,full,goal`` (a store recorded with the path features) each
+share is trained once per layout: the base vector alone (the layout before
+``envs.paths``), the whole vector, and the whole vector with the subgoal's own path rows
+(``agent.fast.goal``). Last line: ``ratio: X`` = held-out accuracy of the last layout /
 the first, with all the data (one layout: all the data / the smallest share).
 
     .venv/bin/python benchmarks/label_accuracy.py --store runs/loop/store.sqlite \\
@@ -24,10 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from agent.fast.goal import goal_vector
 from consolidation.bc import evaluate_accuracy
 from consolidation.config import BCConfig
 from consolidation.trunk import train_trunk
 from envs.features import BASE_DIM
+from memory.records import Subgoal
 from memory.text_embedding import SubgoalEmbedder
 from memory.transitions import Transitions, load_transitions
 
@@ -38,7 +41,7 @@ def main() -> None:
     parser.add_argument("--shares", default="0.25,1.0", help="shares of the training episodes")
     parser.add_argument("--epochs", type=float, default=15.0)
     parser.add_argument("--every", type=int, default=10)
-    parser.add_argument("--layouts", default="full", help="base (no path features), full")
+    parser.add_argument("--layouts", default="full", help="base (no path features), full, goal")
     args = parser.parse_args()
     torch.set_num_threads(1)
     data = load_transitions([Path(args.store)], tiers=("slow",))
@@ -68,12 +71,23 @@ def main() -> None:
 
 
 def _layout(data: Transitions, name: str) -> Transitions:
-    """``data`` with the vector cut to ``name``'s layout (base: before the path features)."""
+    """``data`` with the vector in ``name``'s layout (base: before the path features; goal:
+    the whole vector and the subgoal's own path rows, ``agent.fast.goal``)."""
     if name == "full":
         return data
+    if name == "goal":
+        subgoals = [Subgoal(*_words(t)) for t in data.texts]
+        goal = goal_vector(data.vectors, [subgoals[i] for i in data.text_ids])
+        return replace(data, vectors=np.concatenate([data.vectors, goal], axis=1))
     if name != "base":
-        raise SystemExit(f"--layouts: base or full, not {name!r}")
+        raise SystemExit(f"--layouts: base, full or goal, not {name!r}")
     return replace(data, vectors=np.ascontiguousarray(data.vectors[:, :BASE_DIM]))
+
+
+def _words(text: str) -> tuple[str, str, int]:
+    """'collect wood x3' -> ('collect', 'wood', 3)."""
+    skill, target, count = text.split()
+    return skill, target, int(count.lstrip("x"))
 
 
 if __name__ == "__main__":
