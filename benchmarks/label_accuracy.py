@@ -8,7 +8,7 @@ states: the share where its most likely action is one of the teacher's equally g
 actions. With ``--layouts base,full,goal`` (a store recorded with the path features) each
 share is trained once per layout: the base vector alone (the layout before
 ``envs.paths``), the whole vector, and the whole vector with the subgoal's own path rows
-(``agent.fast.goal``). Last line: ``ratio: X`` = held-out accuracy of the last layout /
+(``envs.goal``). Last line: ``ratio: X`` = held-out accuracy of the last layout /
 the first, with all the data (one layout: all the data / the smallest share).
 
     .venv/bin/python benchmarks/label_accuracy.py --store runs/loop/store.sqlite \\
@@ -25,12 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from agent.fast.goal import goal_vector
 from consolidation.bc import evaluate_accuracy
 from consolidation.config import BCConfig
 from consolidation.trunk import train_trunk
 from envs.features import BASE_DIM
-from memory.records import Subgoal
+from envs.goal import goal_vector
 from memory.text_embedding import SubgoalEmbedder
 from memory.transitions import Transitions, load_transitions
 
@@ -72,11 +71,11 @@ def main() -> None:
 
 def _layout(data: Transitions, name: str) -> Transitions:
     """``data`` with the vector in ``name``'s layout (base: before the path features; goal:
-    the whole vector and the subgoal's own path rows, ``agent.fast.goal``)."""
+    the whole vector and the subgoal's own path rows, ``envs.goal``)."""
     if name == "full":
         return data
     if name == "goal":
-        subgoals = [Subgoal(*_words(t)) for t in data.texts]
+        subgoals = [_words(t)[:2] for t in data.texts]
         goal = goal_vector(data.vectors, [subgoals[i] for i in data.text_ids])
         return replace(data, vectors=np.concatenate([data.vectors, goal], axis=1))
     if name != "base":

@@ -15,22 +15,26 @@ from __future__ import annotations
 import numpy as np
 from crafter import constants
 
-from agent.slow.explore import LIKELY as EXPLORE_LIKELY
-from agent.slow.recipe_planner import SOURCES
 from envs.crafter_env import SEMANTIC_NAMES
 from envs.features import BASE_DIM, KINDS, N_MATERIALS
-from envs.paths import LIKELY, PER_TARGET, TARGETS
-from memory.records import Subgoal
+from envs.paths import PER_TARGET, TARGETS
 
 GOAL_DIM = 2 * PER_TARGET + 1
 _FACED = 4 * (len(KINDS) + 1) + 4
 """Where the faced cell's one-hot material starts in the base vector."""
-_GROUP_OF = {tuple(v): k for k, v in LIKELY.items()}
+SOURCES = {receive: m for m, rule in constants.collect.items() for receive in rule["receive"]}
+"""Item -> the material that yields it (collect wood: a tree)."""
+EXPLORE_TOWARD = {
+    "tree": "tree", "stone": "stone", "coal": "coal", "iron": "iron", "diamond": "diamond",
+    "water": "water", "grass": "grass", "cow": "grass", "zombie": "grass", "plant": "grass",
+    "skeleton": "tunnel",
+}  # fmt: skip
+"""Thing -> the frontier variant (``envs.paths.LIKELY``) the slow tier's explorer leans
+toward when looking for it (``agent.slow.explore.LIKELY``; a test keeps them equal)."""
 
 
-def goal_target(subgoal: Subgoal) -> tuple[str | None, str]:
-    """(path target the subgoal acts on or None, frontier variant to explore toward)."""
-    skill, target = subgoal.skill, subgoal.target
+def goal_target(skill: str, target: str) -> tuple[str | None, str]:
+    """(path target the subgoal ``skill target`` acts on or None, frontier variant)."""
     if skill == "collect":
         thing = SOURCES.get(target)
     elif skill in ("defeat", "eat"):
@@ -44,15 +48,14 @@ def goal_target(subgoal: Subgoal) -> tuple[str | None, str]:
         thing = None
     if thing not in TARGETS:
         thing = None
-    group = _GROUP_OF.get(tuple(EXPLORE_LIKELY.get(thing or "", ())), "plain")
-    return thing, group
+    return thing, EXPLORE_TOWARD.get(thing or "", "plain")
 
 
-def goal_vector(vectors: np.ndarray, subgoals: list[Subgoal]) -> np.ndarray:
-    """(N, GOAL_DIM) float32 from (N, VECTOR_DIM) vectors and each row's subgoal."""
+def goal_vector(vectors: np.ndarray, subgoals: list[tuple[str, str]]) -> np.ndarray:
+    """(N, GOAL_DIM) float32 from (N, VECTOR_DIM) vectors and each row's (skill, target)."""
     out = np.zeros((len(vectors), GOAL_DIM), dtype=np.float32)
-    for i, (vector, subgoal) in enumerate(zip(vectors, subgoals, strict=True)):
-        thing, group = goal_target(subgoal)
+    for i, (vector, (skill, target)) in enumerate(zip(vectors, subgoals, strict=True)):
+        thing, group = goal_target(skill, target)
         rows = [thing, f"frontier_{group}"]
         for j, name in enumerate(rows):
             if name is None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 import envs
-from agent.fast.goal import GOAL_DIM, goal_target, goal_vector
+from agent.slow.explore import LIKELY as EXPLORE_LIKELY
 from envs.features import BASE_DIM, features
-from envs.paths import PER_TARGET, TARGETS
-from memory.records import Subgoal
+from envs.goal import EXPLORE_TOWARD, GOAL_DIM, goal_target, goal_vector
+from envs.paths import LIKELY, PER_TARGET, TARGETS
 
 _DIRS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 
@@ -19,12 +19,17 @@ def _row(vector: np.ndarray, name: str) -> np.ndarray:
 
 
 def test_each_skill_names_the_thing_it_acts_on():
-    assert goal_target(Subgoal("collect", "wood")) == ("tree", "tree")
-    assert goal_target(Subgoal("collect", "iron")) == ("iron", "iron")
-    assert goal_target(Subgoal("make", "wood_pickaxe")) == ("near_table", "plain")
-    assert goal_target(Subgoal("make", "iron_pickaxe")) == ("near_table_furnace", "plain")
-    assert goal_target(Subgoal("defeat", "skeleton")) == ("skeleton", "tunnel")
-    assert goal_target(Subgoal("sleep", "energy"))[0] is None
+    assert goal_target("collect", "wood") == ("tree", "tree")
+    assert goal_target("collect", "iron") == ("iron", "iron")
+    assert goal_target("make", "wood_pickaxe") == ("near_table", "plain")
+    assert goal_target("make", "iron_pickaxe") == ("near_table_furnace", "plain")
+    assert goal_target("defeat", "skeleton") == ("skeleton", "tunnel")
+    assert goal_target("sleep", "energy")[0] is None
+
+
+def test_the_frontier_variants_are_the_slow_tiers_explorer_groups():
+    for thing, materials in EXPLORE_LIKELY.items():
+        assert LIKELY[EXPLORE_TOWARD[thing]] == materials
 
 
 def test_rows_are_copied_from_the_vector_and_the_faced_flag_matches_the_map():
@@ -38,7 +43,7 @@ def test_rows_are_copied_from_the_vector_and_the_faced_flag_matches_the_map():
         if info["map"].grid[px + fx, py + fy] == tree:
             break
     v = features(obs, info).vector
-    subgoals = [Subgoal("collect", "wood"), Subgoal("make", "wood_pickaxe")]
+    subgoals = [("collect", "wood"), ("make", "wood_pickaxe")]
     out = goal_vector(np.stack([v, v]), subgoals)
     assert out.shape == (2, GOAL_DIM)
     np.testing.assert_array_equal(out[0, :PER_TARGET], _row(v, "tree"))
