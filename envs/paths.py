@@ -56,11 +56,14 @@ PER_TARGET = 6
 PATH_DIM = PER_TARGET * len(TARGETS)
 COST_SCALE = 64.0
 MAX_COST = 400
-DIG_COST = 6
+DIG_PENALTY = 3
+"""Extra cost of a cell the player must dig through (the slow tier's search uses it too)."""
+DIG_COST = 3 + DIG_PENALTY
 DISCOUNT, MAX_LIKELY, RADIUS = 8, 4, 3
 FREE, BLOCKED, DIG = 0, 1, 2
-_DIGGABLE = {"tree": None, "stone": "wood_pickaxe", "coal": "wood_pickaxe",
+DIGGABLE = {"tree": None, "stone": "wood_pickaxe", "coal": "wood_pickaxe",
              "iron": "stone_pickaxe", "diamond": "iron_pickaxe"}  # fmt: skip
+"""Material -> the tool that lets the player dig through it (None: bare hands)."""
 _KIND_OF = np.full(len(SEMANTIC_NAMES) + 1, -1, dtype=np.int64)
 for _i, _k in enumerate(KINDS):
     _KIND_OF[ID[_k] + 1] = _i
@@ -72,6 +75,8 @@ for _g, _mats in enumerate(LIKELY.values()):
 _DX = np.array([-1, 1, 0, 0])
 _DY = np.array([0, 0, -1, 1])
 _INF = 1 << 30
+UNREACHED = _INF
+"""Cost :func:`walks` gives a cell it cannot reach."""
 TREE = ID["tree"]
 
 
@@ -80,7 +85,7 @@ def terrain(grid: np.ndarray, inventory: dict[str, int]) -> np.ndarray:
     ``inventory`` (never-seen cells are BLOCKED)."""
     lut = np.full(len(SEMANTIC_NAMES) + 1, BLOCKED, dtype=np.int8)
     lut[_WALK] = FREE
-    for material, tool in _DIGGABLE.items():
+    for material, tool in DIGGABLE.items():
         if tool is None or inventory.get(tool, 0) > 0:
             lut[ID[material] + 1] = DIG
     return lut[grid + 1]

@@ -9,11 +9,10 @@ reached or stops being frontier, so the player does not dither between two edges
 
 from __future__ import annotations
 
-import heapq
-
 import numpy as np
 
-from agent.slow.navigation import BLOCKED, DIG, DIG_PENALTY, DIRS, FREE, ID, search, terrain
+from agent.slow.navigation import DIG, FREE, ID, search, terrain
+from envs.paths import UNREACHED, walks
 
 LIKELY: dict[str, tuple[str, ...]] = {
     "coal": ("stone", "coal"),
@@ -110,25 +109,5 @@ class Explorer:
 
 def _distances(grid: np.ndarray, start: tuple[int, int], max_cost: int) -> np.ndarray:
     """Path cost from ``start`` to every cell over FREE and DIG cells (inf: unreachable)."""
-    w, h = grid.shape
-    cells = grid.tolist()
-    dist = np.full(grid.shape, np.inf)
-    best = {start: 0}
-    heap = [(0, start)]
-    while heap:
-        cost, (x, y) = heapq.heappop(heap)
-        if cost > best.get((x, y), 1 << 30) or cost > max_cost:
-            continue
-        dist[x, y] = cost
-        for dx, dy in DIRS:
-            nx, ny = x + dx, y + dy
-            if not (0 <= nx < w and 0 <= ny < h):
-                continue
-            kind = cells[nx][ny]
-            if kind == BLOCKED:
-                continue
-            ncost = cost + (1 if kind == FREE else 3 + DIG_PENALTY)
-            if ncost < best.get((nx, ny), 1 << 30):
-                best[(nx, ny)] = ncost
-                heapq.heappush(heap, (ncost, (nx, ny)))
-    return dist
+    cost, _ = walks(grid, start[0], start[1], max_cost)
+    return np.where(cost < UNREACHED, cost, np.inf)

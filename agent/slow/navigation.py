@@ -14,6 +14,8 @@ from collections.abc import Callable
 import numpy as np
 
 from envs.crafter_env import ACTIONS, SEMANTIC_NAMES
+from envs.paths import BLOCKED, DIG, DIG_PENALTY, FREE
+from envs.paths import terrain as terrain  # the cost grid the searches here run on
 
 DIRS: tuple[tuple[int, int], ...] = ((-1, 0), (1, 0), (0, -1), (0, 1))
 MOVE = {
@@ -25,30 +27,9 @@ NOOP = ACTIONS.index("noop")
 
 ID = {name: i for i, name in enumerate(SEMANTIC_NAMES)}
 WALKABLE_IDS = frozenset(ID[n] for n in ("grass", "sand", "path"))
-#: Material -> the tool that lets the player dig through it.
-DIGGABLE = {
-    "tree": None,
-    "stone": "wood_pickaxe",
-    "coal": "wood_pickaxe",
-    "iron": "stone_pickaxe",
-    "diamond": "iron_pickaxe",
-}
-
-FREE, BLOCKED, DIG = 0, 1, 2
-DIG_PENALTY = 3
 
 Goal = Callable[[int, int, int, int], bool]
 """goal(x, y, fx, fy): is standing at (x, y) facing (fx, fy) a goal state?"""
-
-
-def terrain(semantic: np.ndarray, inventory: dict[str, int]) -> np.ndarray:
-    """FREE / BLOCKED / DIG per cell for a player holding ``inventory``."""
-    grid = np.full(semantic.shape, BLOCKED, dtype=np.int8)
-    grid[np.isin(semantic, list(WALKABLE_IDS))] = FREE
-    for material, tool in DIGGABLE.items():
-        if tool is None or inventory.get(tool, 0) > 0:
-            grid[semantic == ID[material]] = DIG
-    return grid
 
 
 def search(
