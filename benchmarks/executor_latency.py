@@ -33,7 +33,6 @@ from agent.fast.executor import FastExecutor
 from agent.fast.policy import FastPolicy
 from agent.fast.trunk import save_trunk
 from agent.slow.controller import DeliberateController
-from envs.features import features
 from envs.tasks import CATEGORIES
 from memory.records import Subgoal
 
@@ -96,7 +95,7 @@ def main() -> None:
     rngs = [np.random.default_rng(i) for i in range(64)]
 
     def fast_b64(i: int) -> None:
-        fast.act_batch([features(*frames[k]) for k in range(64)], mixed, rngs)
+        fast.act_batch([fast.seen(*frames[k], mixed[k]) for k in range(64)], mixed, rngs)
 
     b64 = best_per_call(fast_b64, 20, args.rounds) / 64
 

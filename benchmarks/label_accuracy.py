@@ -28,8 +28,8 @@ import torch
 from consolidation.bc import evaluate_accuracy
 from consolidation.config import BCConfig
 from consolidation.trunk import train_trunk
-from envs.features import BASE_DIM
-from envs.goal import goal_vector
+from envs.features import BASE_DIM, VECTOR_DIM
+from envs.goal import GOAL_VECTOR_DIM
 from memory.text_embedding import SubgoalEmbedder
 from memory.transitions import Transitions, load_transitions
 
@@ -70,23 +70,12 @@ def main() -> None:
 
 
 def _layout(data: Transitions, name: str) -> Transitions:
-    """``data`` with the vector in ``name``'s layout (base: before the path features; goal:
-    the whole vector and the subgoal's own path rows, ``envs.goal``)."""
-    if name == "full":
-        return data
-    if name == "goal":
-        subgoals = [_words(t)[:2] for t in data.texts]
-        goal = goal_vector(data.vectors, [subgoals[i] for i in data.text_ids])
-        return replace(data, vectors=np.concatenate([data.vectors, goal], axis=1))
-    if name != "base":
+    """``data`` with the vector in ``name``'s layout (``envs.goal``: the layouts nest, and
+    stored steps load in the widest)."""
+    widths = {"base": BASE_DIM, "full": VECTOR_DIM, "goal": GOAL_VECTOR_DIM}
+    if name not in widths:
         raise SystemExit(f"--layouts: base, full or goal, not {name!r}")
-    return replace(data, vectors=np.ascontiguousarray(data.vectors[:, :BASE_DIM]))
-
-
-def _words(text: str) -> tuple[str, str, int]:
-    """'collect wood x3' -> ('collect', 'wood', 3)."""
-    skill, target, count = text.split()
-    return skill, target, int(count.lstrip("x"))
+    return replace(data, vectors=np.ascontiguousarray(data.vectors[:, : widths[name]]))
 
 
 if __name__ == "__main__":

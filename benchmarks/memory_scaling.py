@@ -33,6 +33,7 @@ import envs
 from agent.fast.config import FastConfig
 from agent.fast.executor import FastExecutor
 from envs.features import features
+from envs.goal import with_goal
 from memory.config import RetrievalConfig
 from memory.retrieval import RetrievalMemory, key_dim
 from memory.text_embedding import SubgoalEmbedder
@@ -100,8 +101,8 @@ def main() -> None:
 
             def act(i: int, memory: RetrievalMemory = memory) -> None:
                 o, inf = frames[i % len(frames)]
-                f = features(o, inf)
-                memory.act(f.grid[None], f.vector[None], text, 17)
+                f, g = features(o, inf), SUBGOALS["gather"]
+                memory.act(f.grid[None], with_goal(f.vector[None], [(g.skill, g.target)]), text, 17)
 
             ms = median_ms(act, args.queries)
             size = memory.nbytes()

@@ -29,9 +29,11 @@ def train_trunk(
     torchrun every rank starts from rank 0's weights and averages gradients."""
     device = device or torch.device("cpu")
     torch.manual_seed(config.seed)
-    # The vector's width follows the data (stores recorded before the path features train
-    # a trunk that reads the base vector, and the executor serves it that).
-    policy = replace(policy or PolicyConfig(), vector_dim=int(data.vectors.shape[1]))
+    # The trunk reads the configured prefix of the vector, at most what the data has (stores
+    # recorded before the path features train one that reads the base vector, and the
+    # executor serves it that).
+    policy = policy or PolicyConfig()
+    policy = replace(policy, vector_dim=min(policy.vector_dim, int(data.vectors.shape[1])))
     model = FastPolicy(policy).to(device)
     distributed.broadcast(model.parameters())
     result = train_bc(

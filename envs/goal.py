@@ -6,8 +6,12 @@ learn that from the subgoal's text embedding. :func:`goal_vector` hands it over
 directly: the row of the thing the subgoal acts on (collect wood: a tree; make a
 pickaxe: where a table, and a furnace if needed, are within reach; place a table: open
 ground), the frontier row leaning toward where that thing tends to be, and whether the
-faced cell is that thing. Everything is read from the vector, so stored steps can be
-given it after the fact.
+faced cell is that thing. Everything is read from the vector, so stored steps are given
+it when they are loaded (``memory.transitions``) and the executor appends it as it acts.
+
+Layouts nest: the base vector (:data:`BASE_DIM`) is a prefix of the full one
+(:data:`VECTOR_DIM`), which is a prefix of the goal layout (:data:`GOAL_VECTOR_DIM`); a
+trunk reads the first ``vector_dim`` values of whatever it is given.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import numpy as np
 from crafter import constants
 
 from envs.crafter_env import SEMANTIC_NAMES
-from envs.features import BASE_DIM, KINDS, N_MATERIALS
+from envs.features import BASE_DIM, KINDS, N_MATERIALS, VECTOR_DIM
 from envs.paths import PER_TARGET, TARGETS
 
 GOAL_DIM = 2 * PER_TARGET + 1
+GOAL_VECTOR_DIM = VECTOR_DIM + GOAL_DIM
+"""The full vector followed by the subgoal's own rows (what new trunks read)."""
 _FACED = 4 * (len(KINDS) + 1) + 4
 """Where the faced cell's one-hot material starts in the base vector."""
 SOURCES = {receive: m for m, rule in constants.collect.items() for receive in rule["receive"]}
@@ -66,3 +72,11 @@ def goal_vector(vectors: np.ndarray, subgoals: list[tuple[str, str]]) -> np.ndar
             faced = vector[_FACED : _FACED + N_MATERIALS]
             out[i, -1] = faced[SEMANTIC_NAMES.index(thing) + 1]
     return out
+
+
+def with_goal(vectors: np.ndarray, subgoals: list[tuple[str, str]]) -> np.ndarray:
+    """(N, VECTOR_DIM) -> (N, GOAL_VECTOR_DIM) float32: each vector and its subgoal's rows."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[1] != VECTOR_DIM:
+        raise ValueError(f"goal rows are read from (N, {VECTOR_DIM}) vectors; got {vectors.shape}")
+    return np.concatenate([vectors, goal_vector(vectors, subgoals)], axis=1)

@@ -34,16 +34,18 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from envs.features import CROP, N_MATERIALS, VECTOR_DIM
+from envs.features import CROP, N_MATERIALS
+from envs.goal import GOAL_VECTOR_DIM
 from memory.atomic import atomic_write, atomic_write_bytes
 from memory.config import RetrievalConfig
 
 INDEX = "retrieval.faiss"
 ACTIONS = "retrieval_actions.npy"
 META = "retrieval.json"
-FORMAT = 3
-"""On-disk format: 3 = keys from the map-memory features with the path features (2: without
-them; 1, unversioned: rgb frame + state)."""
+FORMAT = 4
+"""On-disk format: 4 = keys from the map-memory features with the path features and the
+subgoal's own path rows, as the fast policy reads them (3: without the subgoal's rows; 2:
+without path features; 1, unversioned: rgb frame + state)."""
 CENTRE = 3
 """Side of the one-hot neighbourhood around the player, in cells."""
 
@@ -51,7 +53,7 @@ CENTRE = 3
 def observation_dim(config: RetrievalConfig | None = None) -> int:
     """Dimensions of :func:`observation_key` under ``config``."""
     blocks = (config or RetrievalConfig()).blocks
-    return (CENTRE**2 + blocks**2) * N_MATERIALS + VECTOR_DIM
+    return (CENTRE**2 + blocks**2) * N_MATERIALS + GOAL_VECTOR_DIM
 
 
 def key_dim(text_dim: int, config: RetrievalConfig | None = None) -> int:
@@ -64,7 +66,8 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def observation_key(grid: np.ndarray, vector: np.ndarray, blocks: int = 3) -> np.ndarray:
-    """(B, 2, CROP, CROP) uint8 + (B, VECTOR_DIM) -> (B, observation_dim) float32, unit norm."""
+    """(B, 2, CROP, CROP) uint8 + (B, GOAL_VECTOR_DIM) -> (B, observation_dim) float32, unit
+    norm."""
     grid = np.asarray(grid)
     if grid.ndim != 4 or grid.shape[1:] != (2, CROP, CROP):
         raise ValueError(f"grid must be (B, 2, {CROP}, {CROP}) map-memory crops; got {grid.shape}")
@@ -199,8 +202,9 @@ class RetrievalMemory:
             raise ValueError(
                 f"{folder}: a retrieval memory of format {meta.get('format', 1)} (keyed on"
                 f" {'the rgb frame and state vector' if 'format' not in meta else 'other inputs'});"
-                f" this runtime reads format {FORMAT} (map-memory and path features): delete the"
-                " folder and rebuild it with `peam memory` from a store recorded with this version"
+                f" this runtime reads format {FORMAT} (map-memory, path and goal features): delete"
+                " the folder and rebuild it with `peam memory` from a store recorded with this"
+                " version"
             )
         memory = cls(meta["dim"], RetrievalConfig(**meta["config"]))
         memory.index = faiss.read_index(str(folder / INDEX))

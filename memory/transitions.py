@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.features import decode
+from envs.features import VECTOR_DIM, decode
+from envs.goal import with_goal
 from memory.store import AttemptRecord, ExperienceStore
 
 
@@ -30,7 +31,9 @@ class Transitions:
     grids: np.ndarray
     """(N, 2, crop, crop) uint8: the map-memory crop each action was chosen on."""
     vectors: np.ndarray
-    """(N, vector_dim) float32: the feature vector at that step (``envs.features``)."""
+    """(N, vector_dim) float32: the feature vector at that step (``envs.features``), followed
+    by its subgoal's own path rows (``envs.goal``; steps recorded before the path features
+    have the base vector alone). A trunk reads the first ``vector_dim`` values."""
     text_ids: np.ndarray
     """(N,) int64 index into :attr:`texts`: the subgoal being pursued."""
     texts: list[str]
@@ -119,7 +122,7 @@ def load_transitions(
     """
     cols: dict[str, list] = {f: [] for f in ("grids", "vectors", "text_ids", "actions", "labels",
                                              "actors", "categories", "episodes", "attempts",
-                                             "success")}  # fmt: skip
+                                             "success", "subgoals")}  # fmt: skip
     texts: dict[str, int] = {}
     for index, path in enumerate(stores):
         if not Path(path).exists():
@@ -156,6 +159,7 @@ def load_transitions(
                     cols["grids"].append(f.grid)
                     cols["vectors"].append(f.vector)
                     cols["text_ids"].append(texts.setdefault(attempt.subgoal.text, len(texts)))
+                    cols["subgoals"].append((attempt.subgoal.skill, attempt.subgoal.target))
                     cols["actions"].append(step.action)
                     cols["labels"].append(step.label)
                     cols["actors"].append(step.actor)
@@ -169,9 +173,12 @@ def load_transitions(
             f"no labelled {'/'.join(tiers)}-tier steps for {wanted} in "
             f"{', '.join(str(p) for p in stores)}; record episodes with `peam run` first"
         )
+    vectors = np.stack(cols["vectors"]).astype(np.float32)
+    if vectors.shape[1] == VECTOR_DIM:
+        vectors = with_goal(vectors, cols["subgoals"])
     data = Transitions(
         np.stack(cols["grids"]),
-        np.stack(cols["vectors"]).astype(np.float32),
+        vectors,
         np.asarray(cols["text_ids"], dtype=np.int64),
         list(texts),
         np.asarray(cols["actions"], dtype=np.int64),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from envs.features import CROP, N_MATERIALS, VECTOR_DIM
+from envs.features import CROP, N_MATERIALS
+from envs.goal import GOAL_VECTOR_DIM
 
 
 @dataclass
@@ -44,10 +45,12 @@ class PolicyConfig:
     """Size of each cell's learned material embedding."""
     text_dim: int = 384
     """Size of the subgoal text embedding (all-MiniLM-L6-v2: 384)."""
-    vector_dim: int = VECTOR_DIM
-    """Nearest remembered things, frontier, facing, daylight, recent actions, inventory,
-    status, and the path features (``envs.features``; a trunk's width is set by its data:
-    stores recorded before the path features train one that reads the base vector)."""
+    vector_dim: int = GOAL_VECTOR_DIM
+    """How much of the vector the trunk reads: nearest remembered things, frontier, facing,
+    daylight, recent actions, inventory, status (183, ``envs.features``), the path features
+    (339, ``envs.paths``), the subgoal's own path rows (352, ``envs.goal``). The layouts
+    nest; a trunk reads at most what its data has (stores recorded before the path
+    features train one that reads the base vector)."""
     hidden: int = 128
     """Width of the fused trunk."""
     n_actions: int = 17

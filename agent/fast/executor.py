@@ -30,7 +30,8 @@ from agent.fast.device import resolve_device
 from agent.fast.gate import AdapterGate, load_gate
 from agent.fast.policy import FastPolicy
 from agent.fast.trunk import TrunkError, load_trunk
-from envs.features import VECTOR_DIM, Features, features
+from envs.features import BASE_DIM, Features, features
+from envs.goal import GOAL_VECTOR_DIM, with_goal
 from envs.tasks import CATEGORIES
 from memory.records import Decision, Subgoal
 from memory.text_embedding import SubgoalEmbedder
@@ -99,15 +100,15 @@ class FastExecutor:
         self._adapter = ""
         self._text = np.zeros(0, dtype=np.float32)
         self._rng = np.random.default_rng(0)
-        self.paths = True
-        """Whether the trunk reads the path features (trunks trained before them do not)."""
+        self.width = GOAL_VECTOR_DIM
+        """How much of the vector the served trunk reads (``envs.goal``: base, full, goal)."""
         try:
             trunk, meta = load_trunk(self.folder / "trunk", "cpu")
         except TrunkError as err:
             warnings.warn(f"fast tier off: {err}", AdapterLoadWarning, stacklevel=2)
             return
         self.trunk_sha = meta["trunk_sha256"]
-        self.paths = trunk.config.vector_dim == VECTOR_DIM
+        self.width = trunk.config.vector_dim
         self.model = with_adapters(trunk, CATEGORIES)
         trained = self._trained()
         pins = parse_pins(config.pin)
@@ -218,7 +219,7 @@ class FastExecutor:
         policy = self._merged.get(self._adapter)
         if policy is None:
             policy = self._merged[self._adapter] = merged_policy(self.model, self._adapter)
-        d, f = self.device, self.seen(obs, info)
+        d, f = self.device, self.seen(obs, info, self._subgoal)
         with torch.inference_mode(), self._autocast():
             logits = policy(
                 torch.from_numpy(f.grid[None]).to(d),
@@ -227,9 +228,13 @@ class FastExecutor:
             )
         return Decision(int(self._choose(logits.float().cpu().numpy(), self._rng)[0]))
 
-    def seen(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Features:
-        """The policy input at this step, laid out as the served trunk reads it."""
-        return features(obs, info, paths=self.paths)
+    def seen(self, obs: dict[str, np.ndarray], info: dict[str, Any], subgoal: Subgoal) -> Features:
+        """The policy input at this step toward ``subgoal``, laid out as the served trunk
+        reads it."""
+        f = features(obs, info, paths=self.width > BASE_DIM)
+        if self.width < GOAL_VECTOR_DIM:
+            return f
+        return Features(f.grid, with_goal(f.vector[None], [(subgoal.skill, subgoal.target)])[0])
 
     # -- many envs -------------------------------------------------------------------
 

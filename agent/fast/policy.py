@@ -48,7 +48,9 @@ class FastPolicy(nn.Module):
     def features(
         self, grid: torch.Tensor, text: torch.Tensor, vector: torch.Tensor
     ) -> torch.Tensor:
-        """The fused hidden state (B, hidden) the head reads."""
+        """The fused hidden state (B, hidden) the head reads (of ``vector``, the first
+        ``vector_dim`` values: the layouts nest, ``envs.goal``)."""
+        vector = vector[:, : self.config.vector_dim]
         material = self.material(grid[:, 0].long()).permute(0, 3, 1, 2)
         age = grid[:, 1:2].float()
         cells = torch.cat([material, age / 255.0, (age > 0).float()], dim=1)

@@ -3,7 +3,7 @@
 Plugs into the runner where the fast tier does (``covers``/``begin``/``act``),
 so the same hand-off, guard and verification apply to both memories, and reads
 the same input as the fast policy: the map-memory features (``envs.features``)
-of ``info["map"]``.
+of ``info["map"]`` with the subgoal's own path rows (``envs.goal``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 
 from agent.fast.executor import subgoal_rng
 from envs.features import features
+from envs.goal import with_goal
 from memory.records import Decision, Subgoal
 from memory.retrieval import RetrievalMemory
 
@@ -55,8 +56,8 @@ class RetrievalExecutor:
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
         if self._subgoal is None:
             raise RuntimeError("RetrievalExecutor.act() before begin(subgoal)")
-        f = features(obs, info)
-        grid, vector = f.grid[None], f.vector[None]
+        f, s = features(obs, info), self._subgoal
+        grid, vector = f.grid[None], with_goal(f.vector[None], [(s.skill, s.target)])
         if self.sample:
             votes = self.memory.votes(grid, vector, self._text, self.n_actions)[0]
             return Decision(int(self._rng.choice(self.n_actions, p=votes / votes.sum())))

@@ -118,7 +118,10 @@ class VectorRunner:
                         p = pending[i]
                         rngs[i] = subgoal_rng(p.subgoal.text, self.fast.config.seed, p.key)
                 actions = self.fast.act_batch(
-                    [self.fast.seen(pending[i].obs, pending[i].info) for i in fast],
+                    [
+                        self.fast.seen(pending[i].obs, pending[i].info, pending[i].subgoal)
+                        for i in fast
+                    ],
                     [pending[i].subgoal for i in fast],
                     [rngs[i] for i in fast],
                 )

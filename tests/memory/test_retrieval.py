@@ -14,7 +14,8 @@ from agent.loop.config import RunnerConfig
 from agent.loop.runner import EpisodeRunner
 from agent.slow.controller import DeliberateController
 from agent.slow.recipe_planner import RecipePlanner
-from envs.features import CROP, N_MATERIALS, OUTSIDE, VECTOR_DIM, Features, features
+from envs.features import CROP, N_MATERIALS, OUTSIDE, Features, features
+from envs.goal import GOAL_VECTOR_DIM, with_goal
 from envs.tasks import load_tasks
 from memory.config import RetrievalConfig
 from memory.retrieval import (
@@ -43,11 +44,12 @@ def _memory(slow_store, kind="flat", k=1):
 
 
 def _synthetic(n: int, seed: int = 0) -> Features:
-    """``n`` random feature rows, batched: (n, 2, CROP, CROP) grids and (n, VECTOR_DIM) vectors."""
+    """``n`` random feature rows, batched: (n, 2, CROP, CROP) grids and (n, GOAL_VECTOR_DIM)
+    vectors."""
     rng = np.random.default_rng(seed)
     grid = np.stack([rng.integers(0, N_MATERIALS, (n, CROP, CROP)),
                      rng.integers(0, 256, (n, CROP, CROP))], axis=1).astype(np.uint8)  # fmt: skip
-    return Features(grid, rng.uniform(-1, 1, (n, VECTOR_DIM)).astype(np.float32))
+    return Features(grid, rng.uniform(-1, 1, (n, GOAL_VECTOR_DIM)).astype(np.float32))
 
 
 def test_keys_are_small_deterministic_and_see_the_crop_and_the_vector():
@@ -172,7 +174,8 @@ def test_sampled_votes_follow_the_neighbours_and_the_seed(slow_store):
 
     f = features(obs, info)
     key_text = HashEmbedder().embed([subgoal.text])
-    allowed = memory.votes(f.grid[None], f.vector[None], key_text, 17)[0]
+    vector = with_goal(f.vector[None], [("collect", "wood")])
+    allowed = memory.votes(f.grid[None], vector, key_text, 17)[0]
     assert run(0) == run(0) and set(run(0)) <= set(np.flatnonzero(allowed))
     assert run(0, (3, 1)) == run(0, (3, 1)) and set(run(0, (3, 1))) <= set(np.flatnonzero(allowed))
     if (allowed > 0).sum() > 1:  # several actions voted: another seed or key samples anew

@@ -22,7 +22,6 @@ from agent.loop.runner import EpisodeRunner
 from agent.loop.vector_runner import VectorRunner, make_vector_env
 from agent.slow.controller import DeliberateController
 from agent.slow.recipe_planner import RecipePlanner
-from envs.features import features
 from envs.tasks import load_tasks
 from memory.records import Subgoal
 from memory.store import ExperienceStore
@@ -192,7 +191,7 @@ def test_batched_decisions_equal_batch1_decisions(fast_dir):
         obs, _, _, _, info = env.step(k % 5)
         frames.append(obs)
         infos.append(info)
-    seen = [features(f, i) for f, i in zip(frames, infos, strict=True)]
+    seen = [fast.seen(*row) for row in zip(frames, infos, subgoals, strict=True)]
     rngs = [subgoal_rng(s.text, 0, (5, k)) for k, s in enumerate(subgoals)]
     together = fast.act_batch(seen, subgoals, rngs)
     alone = []
