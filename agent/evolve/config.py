@@ -29,3 +29,16 @@ class LoopConfig:
     hand-off, every visited state labelled by the slow controller)."""
     eval_seeds: str = "0-19"
     """Held-out seeds: after every round the fast tier alone and PEAM play them."""
+    game_seeds: int = 0
+    """Full-game training episodes per round (``game_tasks_file``), seeds game_base +
+    r * game_seeds on: the fast tier meets every subgoal the whole game asks for (eat,
+    drink, sleep, saplings, swords), not only the task suite's; 0 = none."""
+    game_base: int = 20000
+    """First full-game training seed."""
+    score_seeds: str = ""
+    """Held-out full-game seeds: after every round the fast tier alone plays them and the
+    round's Crafter score is recorded (``agent.compare.score``); empty = not measured."""
+    game_tasks_file: str = "configs/tasks/crafter_game.yaml"
+    """The whole game as one task (``peam score`` plays it)."""
+    game_max_attempts: int = 3000
+    """Attempts one full-game episode may hold (a 10,000-step game holds many subgoals)."""

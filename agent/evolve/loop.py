@@ -8,7 +8,9 @@ Layout of the loop folder::
     trunk/, adapters/          the fast tier the rounds build (``agent.fast.registry``)
     consolidation/             the daemon's decisions and jobs
     gate/<category>-v<N>/      the gate's episodes (candidate and served)
-    rounds/r<k>/               play.json, eval-fast/, eval-peam/, <phase>.done markers
+    rounds/r<k>/               play.json, game/ (full-game training episodes, with
+                               game_seeds), eval-fast/, eval-peam/, eval-score/ (held-out
+                               full games, with score_seeds), <phase>.done markers
     learning_curve.json, learning_curve.png
 
 Every phase is resumable: a finished phase leaves a marker, a run folder resumes its
@@ -28,6 +30,7 @@ import yaml
 
 from agent.compare.stats import mcnemar, wilson
 from agent.evolve.config import LoopConfig
+from agent.evolve.game import SCORE, evaluate_score, game_run, game_seeds, round_score
 from agent.evolve.gate import Gate
 from agent.fast import registry
 from agent.loop.config import RunConfig
@@ -57,6 +60,9 @@ def run_loop(cfg: LoopConfig, out: Path, rounds: int, log: Log = print) -> dict[
         if not (folder / "play.done").exists():
             _play(cfg, out, r, folder, log)
             (folder / "play.done").touch()
+        if cfg.game_seeds > 0 and not (folder / "game.done").exists():
+            _play(cfg, out, r, folder / "game", log, game=True)
+            (folder / "game.done").touch()
         if not (folder / "consolidate.done").exists():
             gate = Gate(cfg.run, out, cfg.gate, log)
             Consolidator(out, cfg.consolidate, log=log, tensorboard=False, gate=gate).run_once()
@@ -65,6 +71,10 @@ def run_loop(cfg: LoopConfig, out: Path, rounds: int, log: Log = print) -> dict[
             if not (folder / f"eval-{mode}.done").exists():
                 _evaluate(cfg, out, folder / f"eval-{mode}", handoff=mode == "peam", log=log)
                 (folder / f"eval-{mode}.done").touch()
+        if cfg.score_seeds and not (folder / f"{SCORE}.done").exists():
+            if any(registry.latest(out, c) is not None for c in CATEGORIES):
+                evaluate_score(cfg, out, folder / SCORE, log)
+            (folder / f"{SCORE}.done").touch()
     curve = learning_curve(out, rounds)
     atomic_write(out / "learning_curve.json", json.dumps(curve, indent=2))
     atomic_write(out / "learning_curve.md", table(curve))
@@ -94,6 +104,9 @@ def table(curve: dict[str, Any]) -> str:
                 pair.append(f"{won}/{n}" if part else "-")
             cells.append(" / ".join(pair))
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    if any("score" in r for r in rows):
+        cells = [f"{r['score']['score']:.1f}" if "score" in r else "-" for r in rows]
+        lines.append("| Crafter score, fast tier alone | " + " | ".join(cells) + " |")
     lines += ["", "| round | mode | category | won only now | lost only now | McNemar p |",
               "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for r in rows:
@@ -104,11 +117,17 @@ def table(curve: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _play(cfg: LoopConfig, out: Path, r: int, folder: Path, log: Log) -> None:
-    """Round r's training episodes into the loop's store (the slow tier alone in round 0)."""
-    run = copy.deepcopy(cfg.run)
-    lo = cfg.train_base + r * cfg.train_seeds
-    run.seeds = f"{lo}-{lo + cfg.train_seeds - 1}"
+def _play(cfg: LoopConfig, out: Path, r: int, folder: Path, log: Log, game: bool = False) -> None:
+    """Round r's training episodes into the loop's store (the slow tier alone in round 0);
+    ``game``: its full-game episodes instead of the task suite's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    run = game_run(cfg) if game else copy.deepcopy(cfg.run)
+    if game:
+        lo, hi = game_seeds(cfg, r)
+    else:
+        lo = cfg.train_base + r * cfg.train_seeds
+        hi = lo + cfg.train_seeds - 1
+    run.seeds = f"{lo}-{hi}"
     has_fast = any(registry.latest(out, c) is not None for c in CATEGORIES)
     run.fast.dir = str(out) if r > 0 and has_fast else ""
     run.runner.handoff, run.runner.label = True, True
@@ -120,13 +139,14 @@ def _play(cfg: LoopConfig, out: Path, r: int, folder: Path, log: Log) -> None:
         run_id = int(json.loads(marker.read_text())["run_id"])
         store.discard_incomplete(run_id)
     else:
-        run_id = store.start_run(f"round{r}", to_dict(run))
+        run_id = store.start_run(f"round{r}{'-game' if game else ''}", to_dict(run))
         atomic_write(marker, json.dumps({"run_id": run_id, "seeds": run.seeds}))
     done = {(e.task_id, e.seed) for e in store.episodes(run_id)}
-    seeds = list(range(lo, lo + cfg.train_seeds))
+    seeds = list(range(lo, hi + 1))
     todo = [(t, s) for t in tasks for s in seeds if (t.id, s) not in done]
     who = "fast tier + hand-off" if run.fast.dir else "slow tier"
-    log(f"round {r}: {who} plays {len(todo)} training episodes (seeds {run.seeds})")
+    what = "full-game training episodes" if game else "training episodes"
+    log(f"round {r}: {who} plays {len(todo)} {what} (seeds {run.seeds})")
     execute(RunPlan(folder, run, tasks, seeds, store, run_id, todo))
     store.close()
 
@@ -193,6 +213,9 @@ def learning_curve(out: Path, rounds: int) -> dict[str, Any]:
                 }
                 for t, v in tasks.items()
             }
+        score = round_score(folder)
+        if score is not None:
+            row["score"] = score
         row["served"] = {c: registry.latest(out, c) for c in CATEGORIES}
         rows.append(row)
     return {"rounds": rows}
@@ -208,9 +231,10 @@ def plot(curve: dict[str, Any], path: Path) -> None:
     if not rows:
         return
     tasks = sorted(rows[0]["fast"])
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+    scored = [r for r in rows if "score" in r]
+    fig, axes = plt.subplots(1, 3 if scored else 2, figsize=(17 if scored else 12, 4))
     colours = plt.get_cmap("tab20")
-    for ax, mode in zip(axes, ("fast", "peam"), strict=True):
+    for ax, mode in zip(axes[:2], ("fast", "peam"), strict=True):
         for k, task in enumerate(tasks):
             xs = [r["round"] for r in rows if mode in r]
             ys = [r[mode][task]["successes"] / max(1, r[mode][task]["episodes"]) for r in rows
@@ -222,8 +246,16 @@ def plot(curve: dict[str, Any], path: Path) -> None:
             ax.set_xticks(xs)
         ax.set_title("fast tier alone" if mode == "fast" else "PEAM (fast + hand-off)")
         ax.set_xlabel("round")
+        ax.set_ylim(0, 1.05)
     axes[0].set_ylabel("held-out success")
     axes[1].legend(fontsize=6, loc="lower right")
+    if scored:
+        xs = [r["round"] for r in scored]
+        axes[2].plot(xs, [r["score"]["score"] for r in scored], marker="o", color="black")
+        axes[2].set_xticks(xs)
+        axes[2].set_title("the whole game, fast tier alone")
+        axes[2].set_xlabel("round")
+        axes[2].set_ylabel("Crafter score")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

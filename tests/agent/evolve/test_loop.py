@@ -13,8 +13,19 @@ from consolidation.config import BCConfig, ConsolidateConfig, TrainerConfig, Tri
 from envs.config import ConfigError, build
 from memory.store import ExperienceStore
 
+GAME = """backend: crafter
+tasks:
+  - id: crafter_game
+    category: craft
+    verifier: {kind: unlocked, name: all, count: 22}
+    budget: 150
+    description: Unlock as many of Crafter's 22 achievements as possible in one episode.
+"""
 
-def _config() -> LoopConfig:
+
+def _config(tmp_path) -> LoopConfig:
+    game = tmp_path / "game.yaml"
+    game.write_text(GAME)  # the whole game, cut short
     cfg = LoopConfig(
         consolidate=ConsolidateConfig(
             trigger=TriggerConfig(alpha=0.05),
@@ -25,6 +36,10 @@ def _config() -> LoopConfig:
         gate=GateConfig(seeds="50000-50001"),
         train_seeds=3,
         eval_seeds="0-1",
+        game_seeds=1,
+        score_seeds="0",
+        game_tasks_file=str(game),
+        game_max_attempts=4,
     )
     cfg.run = build(type(cfg.run), {"tasks": ["collect_wood_4", "place_table"]})
     return cfg
@@ -37,7 +52,7 @@ def _episodes(out) -> list:
 
 def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
     out = tmp_path / "loop"
-    curve = run_loop(_config(), out, rounds=2, log=lambda _line: None)
+    curve = run_loop(_config(tmp_path), out, rounds=2, log=lambda _line: None)
     assert [r["round"] for r in curve["rounds"]] == [0, 1]
     for row in curve["rounds"]:
         for mode in ("fast", "peam"):
@@ -49,10 +64,18 @@ def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
     change = curve["rounds"][1]["fast_vs_previous"]
     assert set(change) == {"craft", "gather"} and all(0 <= d["p"] <= 1 for d in change.values())
     assert "| total |" in (out / "learning_curve.md").read_text()
+    # A full game per round trains (seed 20000 + round); after round 1 the fast tier alone
+    # plays a held-out game and the round's Crafter score joins the curve.
+    scored = [r for r in curve["rounds"] if "score" in r]
+    assert scored and all(r["score"]["episodes"] == 1 for r in scored)
+    assert all(0 <= r["score"]["score"] <= 100 for r in scored)
+    assert "| Crafter score, fast tier alone |" in (out / "learning_curve.md").read_text()
     # Round 0: the slow tier alone; round 1: the fast tier with hand-off, every state it
     # visited labelled by the slow controller (DAgger), the guard's steps never.
     with ExperienceStore(out / "store.sqlite") as store:
-        by_round = {e.id: e.seed >= 10003 for e in store.episodes()}
+        games = [e for e in store.episodes() if e.task_id == "crafter_game"]
+        assert sorted(e.seed for e in games) == [20000, 20001]
+        by_round = {e.id: e.seed in (10003, 10004, 10005, 20001) for e in store.episodes()}
         tiers = {(by_round[a.episode_id], a.tier) for a in store.attempts()}
         assert (False, "fast") not in tiers and (True, "fast") in tiers
         steps = [s for e in store.episodes() for s in store.steps(e.id, frames=False)]
@@ -64,19 +87,19 @@ def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
 
     gated = [r for c in ("craft", "gather") for r in registry.describe(out, c)]
     assert gated and all("gate" in r for r in gated)
-    # Killed mid-play (an episode left running): the rerun replays that episode only.
+    # Killed mid-game (an episode left running): the rerun replays that episode only.
     before = len(_episodes(out))
-    (out / "rounds" / "r1" / "play.done").unlink()
+    (out / "rounds" / "r1" / "game.done").unlink()  # the last episode is round 1's game
     last = max(e.id for e in _episodes(out))
     db = sqlite3.connect(out / "store.sqlite")
     db.execute("UPDATE episodes SET status='running' WHERE id=?", (last,))
     db.commit()
     db.close()
     assert len(_episodes(out)) == before - 1
-    again = run_loop(_config(), out, rounds=2, log=lambda _line: None)
+    again = run_loop(_config(tmp_path), out, rounds=2, log=lambda _line: None)
     assert len(_episodes(out)) == before and again["rounds"][0] == curve["rounds"][0]
     # Other settings on the same folder are refused before anything is played.
-    other = _config()
+    other = _config(tmp_path)
     other.train_seeds = 4
     with pytest.raises(ConfigError, match="started with other settings"):
         run_loop(other, out, rounds=3, log=lambda _line: None)
