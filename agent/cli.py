@@ -313,6 +313,11 @@ def _parser() -> argparse.ArgumentParser:
     plans.add_argument("--updates", type=int, default=600, help="optimizer steps")
     plans.add_argument("--seed", type=int, default=0)
     plans.add_argument("--tasks-file", default=DEFAULT_TASKS_FILE, help="task suite YAML")
+    plans.add_argument("--registry", action="store_true",
+                       help="one head per task category in --out (plans/<category>/v<N>), each"
+                            " through the trigger and a held-out gate; rerun to consolidate again"
+                            " (one --run)")  # fmt: skip
+    plans.add_argument("--alpha", type=float, default=1e-4, help="the trigger's level (--registry)")
 
     tasks = sub.add_parser("tasks", help="list the task suite")
     tasks.add_argument(
@@ -489,6 +494,8 @@ def _cmd_plans(args: argparse.Namespace) -> int:
     from consolidation.plan_head import plan_examples, train_plan_head
     from memory.text_embedding import SubgoalEmbedder
 
+    if args.registry:
+        return _plans_registry(args)
     examples = []
     for run in args.run:
         store = Path(run) / "store.sqlite"
@@ -507,6 +514,23 @@ def _cmd_plans(args: argparse.Namespace) -> int:
         + (f", {held:.1%} (held-out episodes)" if held is not None else "")
         + f"; run with --set plan_head.dir={args.out}"
     )
+    return 0
+
+
+def _plans_registry(args: argparse.Namespace) -> int:
+    from consolidation.plan_rounds import PlanRoundConfig, consolidate_plans
+    from memory.text_embedding import SubgoalEmbedder
+
+    if len(args.run) != 1:
+        raise ConfigError("--registry consolidates one run's store: pass --run once")
+    store = Path(args.run[0]) / "store.sqlite"
+    if not store.exists():
+        raise ConfigError(f"{store} not found: --run takes a `peam run` output folder")
+    cfg = PlanRoundConfig(alpha=args.alpha, updates=args.updates, seed=args.seed)
+    rows = consolidate_plans(store, Path(args.out), SubgoalEmbedder().embed, cfg, args.tasks_file)
+    if not rows:
+        print(f"{store}: no verified plans yet")
+    print(f"run with --set plan_head.dir={args.out}")
     return 0
 
 

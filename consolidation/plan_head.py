@@ -40,6 +40,9 @@ class PlanExample:
     near: set[str]
     subgoal: str
     episode: int
+    category: str = ""
+    """The task's category (plan heads are consolidated per category)."""
+    task_id: str = ""
 
 
 def near_from_vector(vector: np.ndarray) -> set[str]:
@@ -75,7 +78,8 @@ def plan_examples(store_path: Path, tasks_file: str = DEFAULT_TASKS_FILE) -> lis
             state = PlanState(Counter(inventory_dict(first.inventory)), near & set(STATIONS))
             for a in verified:
                 inv = {k: v for k, v in state.inventory.items() if v > 0}
-                found.append(PlanExample(text, inv, set(near), a.subgoal.text, ep.id))
+                found.append(PlanExample(text, inv, set(near), a.subgoal.text, ep.id,
+                                         ep.category, ep.task_id))  # fmt: skip
                 apply(a.subgoal, state, {})
                 if a.subgoal.skill == "place":
                     near.add(a.subgoal.target)

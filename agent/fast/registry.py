@@ -5,6 +5,8 @@ Layout under a fast-tier folder (``peam train-fast --out`` or a run folder)::
     adapters/<category>/v<N>/   peft files + peam_adapter.json (hashes, provenance, metrics)
     adapters/<category>/v<N>/notes.json  what happened to it later (its gate decision)
     adapters/<category>/LATEST  the served version, e.g. "v3"
+    plans/<category>/v<N>/      a plan head (``memory.plan_head``), the same way (``kind="plans"``,
+                                ``consolidation.plan_rounds``)
 
 Publishing writes the version into a temp dir, fsyncs, renames it into place,
 then replaces LATEST atomically: a reader sees the old version or the new
@@ -25,6 +27,8 @@ from agent.fast.adapters import META, save_adapter
 from memory.atomic import atomic_write
 
 LATEST = "LATEST"
+ADAPTERS, PLANS = "adapters", "plans"
+_META_FILES = {ADAPTERS: META, PLANS: "plan_head.json"}
 NOTES = "notes.json"
 _VERSION = re.compile(r"^v(\d+)$")
 
@@ -33,21 +37,23 @@ class RegistryError(ValueError):
     """A version or category that the registry does not hold."""
 
 
-def category_dir(root: Path, category: str) -> Path:
-    return Path(root) / "adapters" / category
+def category_dir(root: Path, category: str, kind: str = ADAPTERS) -> Path:
+    if kind not in _META_FILES:
+        raise RegistryError(f"unknown kind {kind!r}; valid: {', '.join(_META_FILES)}")
+    return Path(root) / kind / category
 
 
-def versions(root: Path, category: str) -> list[int]:
-    folder = category_dir(root, category)
+def versions(root: Path, category: str, kind: str = ADAPTERS) -> list[int]:
+    folder = category_dir(root, category, kind)
     if not folder.is_dir():
         return []
     found = (_VERSION.match(p.name) for p in folder.iterdir() if p.is_dir())
     return sorted(int(m.group(1)) for m in found if m)
 
 
-def latest(root: Path, category: str) -> int | None:
-    """The served version of ``category`` (None: no adapter published)."""
-    pointer = category_dir(root, category) / LATEST
+def latest(root: Path, category: str, kind: str = ADAPTERS) -> int | None:
+    """The served version of ``category`` (None: none published)."""
+    pointer = category_dir(root, category, kind) / LATEST
     try:
         m = _VERSION.match(pointer.read_text().strip())
     except OSError:
@@ -55,10 +61,10 @@ def latest(root: Path, category: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def served_folder(root: Path, category: str) -> Path:
+def served_folder(root: Path, category: str, kind: str = ADAPTERS) -> Path:
     """The folder of the served version (the category folder itself if never versioned)."""
-    version = latest(root, category)
-    folder = category_dir(root, category)
+    version = latest(root, category, kind)
+    folder = category_dir(root, category, kind)
     return folder / f"v{version}" if version is not None else folder
 
 
@@ -82,18 +88,20 @@ def publish(
     return version
 
 
-def serve(root: Path, category: str, version: int) -> None:
+def serve(root: Path, category: str, version: int, kind: str = ADAPTERS) -> None:
     """Serve ``version`` (a gate's decision, or a human forcing one)."""
-    if version not in versions(root, category):
-        have = ", ".join(f"v{v}" for v in versions(root, category)) or "none"
+    if version not in versions(root, category, kind):
+        have = ", ".join(f"v{v}" for v in versions(root, category, kind)) or "none"
         raise RegistryError(f"{category} has no v{version}; versions: {have}")
-    atomic_write(category_dir(root, category) / LATEST, f"v{version}\n")
+    atomic_write(category_dir(root, category, kind) / LATEST, f"v{version}\n")
 
 
-def annotate(root: Path, category: str, version: int, notes: dict[str, Any]) -> None:
+def annotate(
+    root: Path, category: str, version: int, notes: dict[str, Any], kind: str = ADAPTERS
+) -> None:
     """Add ``notes`` (e.g. the gate's decision) to a version's record (``notes.json``, kept
     apart from the hashed adapter files)."""
-    path = category_dir(root, category) / f"v{version}" / NOTES
+    path = category_dir(root, category, kind) / f"v{version}" / NOTES
     old = read_notes(path)
     atomic_write(path, json.dumps({**old, **notes}, indent=2, default=str))
 
@@ -106,12 +114,12 @@ def read_notes(path: Path) -> dict[str, Any]:
         return {}
 
 
-def rollback(root: Path, category: str, to: int | None = None) -> int:
+def rollback(root: Path, category: str, to: int | None = None, kind: str = ADAPTERS) -> int:
     """Serve an earlier version (default: the one before the served one); returns it."""
-    have = versions(root, category)
-    current = latest(root, category)
+    have = versions(root, category, kind)
+    current = latest(root, category, kind)
     if not have or current is None:
-        raise RegistryError(f"no {category} adapter published under {root}")
+        raise RegistryError(f"no {category} {kind} published under {root}")
     if to is None:
         older = [v for v in have if v < current]
         if not older:
@@ -123,20 +131,21 @@ def rollback(root: Path, category: str, to: int | None = None) -> int:
         raise RegistryError(
             f"{category} has no v{to}; versions: {', '.join(f'v{v}' for v in have)}"
         )
-    atomic_write(category_dir(root, category) / LATEST, f"v{to}\n")
+    atomic_write(category_dir(root, category, kind) / LATEST, f"v{to}\n")
     return to
 
 
-def describe(root: Path, category: str) -> list[dict[str, Any]]:
+def describe(root: Path, category: str, kind: str = ADAPTERS) -> list[dict[str, Any]]:
     """Each version's metadata (plus ``served``), oldest first."""
-    served = latest(root, category)
+    served = latest(root, category, kind)
     out = []
-    for v in versions(root, category):
-        meta_path = category_dir(root, category) / f"v{v}" / META
+    for v in versions(root, category, kind):
+        meta_path = category_dir(root, category, kind) / f"v{v}" / _META_FILES[kind]
         try:
             meta = json.loads(meta_path.read_text())
+            meta = meta.get("meta", {}) if kind == PLANS else meta
         except (OSError, json.JSONDecodeError):
-            meta = {"problem": f"{META} unreadable"}
+            meta = {"problem": f"{meta_path.name} unreadable"}
         notes = read_notes(meta_path.parent / NOTES)
         out.append({**meta, **notes, "version": v, "served": v == served})
     return out

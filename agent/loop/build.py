@@ -38,11 +38,14 @@ def make_planner(cfg: RunConfig, out: Path) -> Planner:
         raise ConfigError("plan_head.dir and plan_reuse.dir are exclusive: set one of them")
     if cfg.plan_head.dir:
         from agent.slow.plan_head_planner import PlanHeadPlanner
-        from memory.plan_head import PlanHead
         from memory.text_embedding import SubgoalEmbedder
 
-        head = PlanHead.load(Path(cfg.plan_head.dir))
-        return PlanHeadPlanner(head, planner, SubgoalEmbedder(), cfg.plan_head.threshold)
+        return PlanHeadPlanner(
+            _plan_heads(Path(cfg.plan_head.dir)),
+            planner,
+            SubgoalEmbedder(),
+            cfg.plan_head.threshold,
+        )
     if cfg.plan_reuse.dir:
         from agent.slow.plan_reuse import PlanReusePlanner
         from memory.plans import PlanMemory
@@ -94,3 +97,19 @@ def make_runner(
     return EpisodeRunner(
         env, planner, make_controller(cfg), store, run_id, cfg.backend, cfg.runner, fast=fast
     )
+
+
+def _plan_heads(folder: Path) -> Any:
+    """One plan head (a `peam plans` folder) or the served head of each category (a folder
+    `peam plans --registry` consolidates into: ``plans/<category>/LATEST``)."""
+    from agent.fast import registry
+    from envs.tasks import CATEGORIES
+    from memory.plan_head import PlanHead
+
+    if not (folder / registry.PLANS).is_dir():
+        return PlanHead.load(folder)
+    return {
+        c: PlanHead.load(registry.served_folder(folder, c, registry.PLANS))
+        for c in CATEGORIES
+        if registry.latest(folder, c, registry.PLANS) is not None
+    }

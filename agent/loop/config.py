@@ -53,8 +53,9 @@ class RetrievalRunConfig:
 @dataclass
 class PlanHeadRunConfig:
     dir: str = ""
-    """Folder of a consolidated plan head (`peam plans`): it plans first and the planner
-    (the LLM) answers only when the head is unsure or its plan failed. Empty = none."""
+    """Folder of a consolidated plan head (`peam plans`), or of one head per task category
+    (`peam plans --registry`): it plans first and the planner (the LLM) answers only when
+    the head is unsure, its plan failed, or the task's category has none. Empty = none."""
     threshold: float = 0.5
     """Smallest step probability of the head's plan for it to be used without the planner
     (the critic must accept the plan too). 0.5 cut tokens by 99% at equal success in

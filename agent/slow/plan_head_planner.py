@@ -28,19 +28,52 @@ from memory.plans import task_text
 from memory.records import Subgoal
 
 
+def roll_out(
+    head: PlanHead,
+    text: np.ndarray,
+    task: Task,
+    state: plan_critic.PlanState,
+    near: set[str],
+    max_len: int = 16,
+) -> tuple[list[Subgoal], float]:
+    """The head's plan for ``task`` (``text``: its embedding) from ``state`` and the kinds
+    known ``near``, and its confidence (the smallest step probability; 0 when the plan
+    never reaches the task's goal). ``state`` and ``near`` are changed as the plan goes."""
+    goal = plan_critic.goal_of(task)
+    if goal is None:
+        return [], 0.0
+    plan: list[Subgoal] = []
+    confidence = 1.0
+    for _ in range(max_len):
+        probs = head.next(text, dict(state.inventory), near)
+        best = int(np.argmax(probs))
+        confidence = min(confidence, probs[best])
+        sg = parse_subgoal(head.vocab[best])
+        plan.append(sg)
+        plan_critic.apply(sg, state, {})
+        if sg.skill == "place":
+            near.add(sg.target)
+        if plan_critic.holds(goal, state, plan):
+            return plan, confidence
+    return plan, 0.0  # never reached the goal
+
+
 class PlanHeadPlanner(FrontPlanner):
     label = "plan_head"
 
     def __init__(
         self,
-        head: PlanHead,
+        head: PlanHead | dict[str, PlanHead],
         inner: Planner,
         embedder: Any,
         threshold: float = 0.5,
         max_len: int = 16,
     ):
         super().__init__(inner)
-        self.head, self.embedder = head, embedder
+        self.head = head
+        """One head for every task, or one per task category (``consolidation.plan_rounds``:
+        a category without a served head goes to the inner planner)."""
+        self.embedder = embedder
         self.threshold, self.max_len = threshold, max_len
         self._texts: dict[str, np.ndarray] = {}
         self.last_confidence = 0.0
@@ -48,28 +81,15 @@ class PlanHeadPlanner(FrontPlanner):
 
     def rollout(self, task: Task, view: TextView) -> tuple[list[Subgoal], float]:
         """The head's plan from ``view`` and its confidence."""
-        goal = plan_critic.goal_of(task)
-        if goal is None:
+        head = self.head.get(task.category) if isinstance(self.head, dict) else self.head
+        if head is None:
             return [], 0.0
         if task.id not in self._texts:
             text = task_text(task.id, task.description)
             self._texts[task.id] = self.embedder.embed([text])[0]
-        state = plan_critic.PlanState.of(view)
         near = {k for k, s in view.nearby.items() if s.distance <= NEAR}
-        plan: list[Subgoal] = []
-        confidence = 1.0
-        for _ in range(self.max_len):
-            probs = self.head.next(self._texts[task.id], dict(state.inventory), near)
-            best = int(np.argmax(probs))
-            confidence = min(confidence, probs[best])
-            sg = parse_subgoal(self.head.vocab[best])
-            plan.append(sg)
-            plan_critic.apply(sg, state, {})
-            if sg.skill == "place":
-                near.add(sg.target)
-            if plan_critic.holds(goal, state, plan):
-                return plan, confidence
-        return plan, 0.0  # never reached the goal
+        state = plan_critic.PlanState.of(view)
+        return roll_out(head, self._texts[task.id], task, state, near, self.max_len)
 
     def propose(self, task: Task, view: TextView) -> list[Subgoal] | None:
         plan, self.last_confidence = self.rollout(task, view)
