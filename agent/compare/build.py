@@ -23,6 +23,7 @@ from agent.fast import registry
 from agent.fast.trunk import save_trunk
 from consolidation.config import BCConfig, ConsolidateConfig, SingleConfig
 from consolidation.continual import ORDER, SINGLE, consolidate_isolated, consolidate_single
+from consolidation.plan_rounds import PlanRoundConfig, consolidate_plans
 from consolidation.trunk import train_trunk as trunk_bc
 from envs.config import ConfigError, load_dataclass
 from memory.atomic import atomic_write
@@ -97,13 +98,31 @@ def build_parametric(
             f"agents.{name}.variant {spec.variant!r} unknown; valid: isolated, {', '.join(SINGLE)}"
         )
     steps = np.cumsum([len(parts[c][0]) for c in ORDER]).tolist()
+    plans = _plan_heads(experience, root, compare, spec, embedder, log) if spec.plans else None
     return {
         "kind": "peam",
         "variant": spec.variant,
+        "plan_heads": plans,
         "matrix": matrix,
         "growth": [{"steps": int(s), "bytes": b} for s, b in zip(steps, sizes, strict=True)],
         "seconds": time.perf_counter() - started,
     }
+
+
+def _plan_heads(
+    experience: Path, root: Path, compare: Any, spec: Any, embedder: Any, log: Log
+) -> dict[str, Any]:
+    """One plan head per category from the experience's verified plans, through the same
+    trigger level as the adapters (``consolidation.plan_rounds``)."""
+    cfg = load_dataclass(
+        ConsolidateConfig, compare.consolidate, [*compare.consolidate_set, *spec.set],
+        "configs/consolidate/",
+    )  # fmt: skip
+    plans = PlanRoundConfig(alpha=cfg.trigger.alpha, validate_every=compare.validate_every)
+    rows = consolidate_plans(
+        experience / "store.sqlite", root, embedder.embed, plans, compare.tasks_file, log
+    )
+    return {c: r.get("decision", r["trigger"]["reason"]) for c, r in rows.items()}
 
 
 def build_retrieval(

@@ -27,6 +27,11 @@ class AgentSpec:
     """retrieval: neighbours that vote."""
     run_set: list[str] = field(default_factory=list)
     """`peam run` overrides for this agent only."""
+    plans: bool = False
+    """Consolidated plans skip the planner: peam -> a plan head per category consolidated
+    from the experience (`peam plans --registry`) answers first; retrieval -> a stored plan
+    of a near-identical task is reused (``plan_reuse``). With ``run_set: [planner=llm]``
+    the report's token columns are the token economy."""
 
 
 @dataclass
@@ -72,6 +77,8 @@ def load_compare(path: str, overrides: list[str]) -> tuple[CompareConfig, dict[s
             raise ConfigError(f"agents.{name}.kind {spec.kind!r}; valid: {', '.join(KINDS)}")
         if spec.k < 1:
             raise ConfigError(f"agents.{name}.k must be >= 1, got {spec.k}")
+        if spec.plans and spec.kind == "slow":
+            raise ConfigError(f"agents.{name}.plans: a slow-tier agent has no memory to plan from")
         specs[str(name)] = spec
     if cfg.attempts < 1 or cfg.workers < 1:
         raise ConfigError("attempts and workers must be >= 1")

@@ -55,8 +55,12 @@ def run_config(cfg: CompareConfig, spec: AgentSpec, memory: Path) -> RunConfig:
         overrides.append("tasks=" + ",".join(cfg.tasks))
     if spec.kind == "peam":
         overrides.append(f"fast.dir={memory}")
+        if spec.plans:
+            overrides.append(f"plan_head.dir={memory}")
     elif spec.kind == "retrieval":
         overrides += [f"retrieval.dir={memory}", f"llm.plan_memory={memory / 'plans'}"]
+        if spec.plans:
+            overrides.append(f"plan_reuse.dir={memory / 'plans'}")
     return load_config(None, [*overrides, *spec.run_set])
 
 

@@ -106,3 +106,32 @@ def test_wilson_and_mcnemar_known_values():
     lo, hi = wilson(8, 10)
     assert round(lo, 3) == 0.49 and round(hi, 3) == 0.943
     assert mcnemar(0, 0) == 1.0 and mcnemar(5, 0) == 0.0625 and mcnemar(3, 1) == 0.625
+
+
+def test_compare_agents_with_consolidated_plans_skip_the_planner(slow_store, tmp_path):
+    lines = [
+        f"experience: {slow_store.parent}",
+        "trunk_epochs: 1",
+        "tasks: [make_wood_pickaxe]",
+        "seeds: '1000-1001'",
+        "workers: 2",
+        "validate_every: 3",
+        "video: false",
+        "consolidate_set: [trainer.updates=20, trigger.alpha=0.05]",
+        "agents:",
+        "  peam_plans: {kind: peam, plans: true, run_set: [fast.temperature=0]}",
+        "  retrieval_plans: {kind: retrieval, k: 4, plans: true}",
+    ]
+    path = tmp_path / "cmp.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "cmp"
+    assert main(["compare", "--config", str(path), "--out", str(out)]) == 0
+    build = json.loads((out / "agents" / "peam_plans" / "build.json").read_text())
+    assert "published v1" in build["plan_heads"]["craft"]
+    for name, front in (("peam_plans", "plan_head"), ("retrieval_plans", "plan_reuse")):
+        with sqlite3.connect(out / "agents" / name / "try1" / "store.sqlite") as con:
+            planners = {p for (p,) in con.execute("SELECT planner FROM planner_calls")}
+        assert front in planners, (name, planners)
+    with pytest.raises(ConfigError, match="no memory to plan from"):
+        path.write_text("\n".join([*lines, "  slow: {kind: slow, plans: true}"]) + "\n")
+        load_compare(str(path), [])

@@ -30,6 +30,8 @@ class FakeOpenAI:
     default: Reply | Callable[[dict[str, Any]], Reply] | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     served: list[Reply] = field(default_factory=list)
+    port: int = 0
+    """0: any free port."""
 
     def __post_init__(self) -> None:
         fake = self
@@ -80,7 +82,7 @@ class FakeOpenAI:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client timed out and left
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
