@@ -8,7 +8,7 @@ Layout of the loop folder::
     trunk/, adapters/          the fast tier the rounds build (``agent.fast.registry``)
     consolidation/             the daemon's decisions and jobs
     gate/<category>-v<N>/      the gate's episodes (candidate and served)
-    rounds/r<k>/               play.json, game/ (full-game training episodes, with
+    rounds/r<k>/               play.json, served.json, game/ (full-game training episodes, with
                                game_seeds), eval-fast/, eval-peam/, eval-score/ (held-out
                                full games, with score_seeds), <phase>.done markers
     learning_curve.json, learning_curve.png
@@ -42,6 +42,8 @@ from memory.atomic import atomic_write
 from memory.store import ExperienceStore
 
 Log = Callable[[str], None]
+SERVED = "served.json"
+"""A round's served version per category after its consolidation."""
 
 
 def run_loop(cfg: LoopConfig, out: Path, rounds: int, log: Log = print) -> dict[str, Any]:
@@ -66,6 +68,8 @@ def run_loop(cfg: LoopConfig, out: Path, rounds: int, log: Log = print) -> dict[
         if not (folder / "consolidate.done").exists():
             gate = Gate(cfg.run, out, cfg.gate, log)
             Consolidator(out, cfg.consolidate, log=log, tensorboard=False, gate=gate).run_once()
+            served = {c: registry.latest(out, c) for c in CATEGORIES}
+            atomic_write(folder / SERVED, json.dumps(served))
             (folder / "consolidate.done").touch()
         for mode in ("fast", "peam"):
             if not (folder / f"eval-{mode}.done").exists():
@@ -216,7 +220,9 @@ def learning_curve(out: Path, rounds: int) -> dict[str, Any]:
         score = round_score(folder)
         if score is not None:
             row["score"] = score
-        row["served"] = {c: registry.latest(out, c) for c in CATEGORIES}
+        path = folder / SERVED  # what the round's evaluation played (older loops: what is now)
+        served = json.loads(path.read_text()) if path.exists() else None
+        row["served"] = served or {c: registry.latest(out, c) for c in CATEGORIES}
         rows.append(row)
     return {"rounds": rows}
 

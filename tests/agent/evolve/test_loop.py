@@ -86,6 +86,9 @@ def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
     from agent.fast import registry
 
     gated = [r for c in ("craft", "gather") for r in registry.describe(out, c)]
+    for row in curve["rounds"]:  # what each round's evaluation played, not what is served now
+        served = json.loads((out / "rounds" / f"r{row['round']}" / "served.json").read_text())
+        assert row["served"] == served and served["craft"] is not None
     assert gated and all("gate" in r for r in gated)
     # Killed mid-game (an episode left running): the rerun replays that episode only.
     before = len(_episodes(out))
