@@ -351,6 +351,10 @@ class EpisodeRunner:
 
                 # ---- correct: the planner sees why it failed; the retry links to this attempt
                 assert failure is not None
+                if tier == "fast" and cfg.handoff and cfg.slow_retry:
+                    correcting[key] = attempt_id  # the slow tier retries it, no planner call
+                    queue = [subgoal, *queue]
+                    continue
                 corrections[key] += 1
                 if corrections[key] > cfg.max_corrections:
                     corrections[key] = 0

@@ -34,7 +34,7 @@ def _fast(folder, **kw) -> FastExecutor:
     return FastExecutor(FastConfig(dir=str(folder), device="cpu", **kw), HashEmbedder())
 
 
-def _runner(env, store, run, fast, budget=400, handoff=True, guard=False) -> EpisodeRunner:
+def _runner(env, store, run, fast, budget=400, handoff=True, guard=False, **kw) -> EpisodeRunner:
     return EpisodeRunner(
         env,
         RecipePlanner(),
@@ -42,7 +42,7 @@ def _runner(env, store, run, fast, budget=400, handoff=True, guard=False) -> Epi
         store,
         run,
         "crafter",
-        RunnerConfig(subgoal_budget=budget, handoff=handoff, guard=guard),
+        RunnerConfig(subgoal_budget=budget, handoff=handoff, guard=guard, **kw),
         fast=fast,
     )
 
@@ -90,6 +90,30 @@ def test_failed_fast_attempt_is_corrected_by_the_slow_tier_and_linked(fast_dir, 
     pairs = [(a, b) for a in attempts for b in attempts if b.corrects == a.id]
     assert all(a.tier == "fast" and b.tier == "slow" for a, b in pairs if a.tier == "fast")
     assert result.attempts == len(attempts)
+
+
+def test_slow_retry_takes_a_failed_fast_attempt_before_the_planner_is_asked(fast_dir, tmp_path):
+    import sqlite3
+
+    store = ExperienceStore(tmp_path / "s.sqlite")
+    run = store.start_run("slow-retry", {})
+    env = envs.make("crafter", max_episode_steps=500)
+    _runner(env, store, run, _fast(fast_dir), budget=3, slow_retry=True).run_episode(
+        TASKS["collect_wood_4"], 0
+    )
+    attempts = store.attempts()
+    first = attempts[0]
+    assert first.tier == "fast" and first.success is False
+    retry = next(a for a in attempts if a.corrects == first.id)
+    assert retry.tier == "slow" and retry.subgoal == first.subgoal
+    store.flush()
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:
+        asked = {
+            a for (a,) in db.execute("SELECT attempt_id FROM planner_calls WHERE kind='correct'")
+        }
+    assert first.id not in asked  # the fast failure went to the slow tier, not the planner
+    if retry.success is False:  # the slow tier's own failure is the planner's to correct
+        assert retry.id in asked
 
 
 def test_fast_only_mode_never_hands_off(fast_dir, tmp_path):
