@@ -203,8 +203,4 @@ def _save(head: PlanHead, parent: Path, version: int) -> None:
     shutil.rmtree(partial, ignore_errors=True)
     head.save(partial)
     os.replace(partial, parent / f"v{version}")
-    fd = os.open(parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    registry.fsync_dir(parent)

@@ -26,6 +26,8 @@ from envs.paths import PER_TARGET, TARGETS
 GOAL_DIM = 2 * PER_TARGET + 1
 GOAL_VECTOR_DIM = VECTOR_DIM + GOAL_DIM
 """The full vector followed by the subgoal's own rows (what new trunks read)."""
+_ROW = {name: BASE_DIM + PER_TARGET * i for i, name in enumerate(TARGETS)}
+"""Path target -> where its row starts in the vector."""
 _FACED = 4 * (len(KINDS) + 1) + 4
 """Where the faced cell's one-hot material starts in the base vector."""
 SOURCES = {receive: m for m, rule in constants.collect.items() for receive in rule["receive"]}
@@ -66,7 +68,7 @@ def goal_vector(vectors: np.ndarray, subgoals: list[tuple[str, str]]) -> np.ndar
         for j, name in enumerate(rows):
             if name is None:
                 continue
-            at = BASE_DIM + PER_TARGET * TARGETS.index(name)
+            at = _ROW[name]
             out[i, PER_TARGET * j : PER_TARGET * (j + 1)] = vector[at : at + PER_TARGET]
         if thing in SEMANTIC_NAMES:
             faced = vector[_FACED : _FACED + N_MATERIALS]

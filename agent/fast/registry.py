@@ -82,7 +82,7 @@ def publish(
     parent = latest(root, category)
     folder = category_dir(root, category) / f"v{version}"
     save_adapter(model, category, folder, trunk_sha, {**meta, "version": version, "parent": parent})
-    _fsync_dir(folder.parent)
+    fsync_dir(folder.parent)
     if serve:
         atomic_write(category_dir(root, category) / LATEST, f"v{version}\n")
     return version
@@ -151,7 +151,8 @@ def describe(root: Path, category: str, kind: str = ADAPTERS) -> list[dict[str, 
     return out
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
