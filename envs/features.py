@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import numba
 import numpy as np
 
 from envs.crafter_env import SEMANTIC_NAMES
@@ -64,10 +65,39 @@ class Features(NamedTuple):
     """(VECTOR_DIM,) float32 (see the module docstring)."""
 
 
+_RECENT: dict[tuple[int, bool], tuple[dict[str, Any], dict[str, Any], int, Features]] = {}
+"""The last steps' features by (id of info, paths), with the obs and info they came from
+(held, so an id cannot be reused while its entry lives) and the map memory's step."""
+_KEEP = 128
+
+
 def features(obs: dict[str, np.ndarray], info: dict[str, Any], paths: bool = True) -> Features:
     """The policy input at this step, from the map memory in ``info["map"]`` (``paths``:
-    with the path features; without, the layout of trunks trained before them)."""
+    with the path features; without, the layout of trunks trained before them).
+
+    A step asked twice (the executor acts, then the runner records what it saw) is
+    computed once: the result is remembered for the same ``obs`` and ``info`` objects at
+    the same map-memory step. Callers must not modify the returned arrays."""
     memory = info["map"]
+    key = (id(info), paths)
+    hit = _RECENT.get(key)
+    if hit is not None and hit[0] is obs and hit[1] is info and hit[2] == memory.step:
+        return hit[3]
+    f = _compute(obs, info, memory, paths)
+    if len(_RECENT) >= _KEEP:
+        del _RECENT[next(iter(_RECENT))]
+    _RECENT[key] = (obs, info, memory.step, f)
+    return f
+
+
+def clear_cache() -> None:
+    """Forget the remembered steps (a benchmark timing the computation itself)."""
+    _RECENT.clear()
+
+
+def _compute(
+    obs: dict[str, np.ndarray], info: dict[str, Any], memory: Any, paths: bool
+) -> Features:
     px, py = int(info["player_pos"][0]), int(info["player_pos"][1])
     crop = _crop(memory.grid, memory.last_seen, memory.step, px, py)
     vector = _vector(obs, info, memory, px, py, crop)
@@ -94,34 +124,59 @@ def _crop(grid: np.ndarray, last_seen: np.ndarray, step: int, px: int, py: int) 
 
 def _offset(dx: float, dy: float) -> tuple[float, float, float, float]:
     return (
-        float(np.clip(dx / SCALE, -1, 1)),
-        float(np.clip(dy / SCALE, -1, 1)),
-        float(min((abs(dx) + abs(dy)) / SCALE, 1.0)),
+        max(-1.0, min(dx / SCALE, 1.0)),
+        max(-1.0, min(dy / SCALE, 1.0)),
+        min((abs(dx) + abs(dy)) / SCALE, 1.0),
         1.0,
     )
 
 
-def _nearest(mask: np.ndarray, dist: np.ndarray, px: int, py: int) -> tuple[float, ...]:
-    if not mask.any():
-        return (0.0, 0.0, 1.0, 0.0)
-    flat = int(np.where(mask, dist, np.iinfo(np.int32).max).argmin())
-    x, y = divmod(flat, mask.shape[1])
-    return _offset(x - px, y - py)
+_MISSING = (0.0, 0.0, 1.0, 0.0)
+
+
+@numba.njit(cache=True)
+def _nearest_cells(grid, kind_ids, walkable, px, py):  # pragma: no cover - compiled
+    """One pass over ``grid``: per kind in ``kind_ids`` (then the frontier: a walkable cell
+    next to a never-seen one) the first cell in row-major order at the least Manhattan
+    distance from the player, as (x, y), or (-1, -1) when there is none."""
+    w, h = grid.shape
+    n = kind_ids.shape[0]
+    slot = np.full(int(kind_ids.max()) + 1, -1, dtype=np.int64)
+    for i in range(n):
+        slot[kind_ids[i]] = i
+    best = np.full(n + 1, 1 << 30, dtype=np.int64)
+    cells = np.full((n + 1, 2), -1, dtype=np.int64)
+    for x in range(w):
+        for y in range(h):
+            g = grid[x, y]
+            d = abs(x - px) + abs(y - py)
+            if 0 <= g < slot.shape[0] and slot[g] >= 0 and d < best[slot[g]]:
+                best[slot[g]], cells[slot[g], 0], cells[slot[g], 1] = d, x, y
+            if (
+                d < best[n]
+                and walkable[g + 1]
+                and (
+                    (x > 0 and grid[x - 1, y] < 0)
+                    or (x < w - 1 and grid[x + 1, y] < 0)
+                    or (y > 0 and grid[x, y - 1] < 0)
+                    or (y < h - 1 and grid[x, y + 1] < 0)
+                )
+            ):
+                best[n], cells[n, 0], cells[n, 1] = d, x, y
+    return cells
 
 
 def _vector(obs, info, memory, px: int, py: int, crop: np.ndarray) -> np.ndarray:
-    grid = memory.grid
-    w, h = grid.shape
-    xs = np.abs(np.arange(w, dtype=np.int32) - px)[:, None]
-    ys = np.abs(np.arange(h, dtype=np.int32) - py)[None, :]
-    dist = xs + ys
+    cells = _nearest_cells(memory.grid, _KIND_IDS, _WALKABLE, px, py)
     parts: list[float] = []
-    for kind, kind_id in zip(KINDS, _KIND_IDS, strict=True):
+    for i, kind in enumerate(KINDS):
+        x, y = int(cells[i, 0]), int(cells[i, 1])
+        best = _offset(x - px, y - py) if x >= 0 else _MISSING
         if kind in _CREATURES:
-            parts.extend(_nearest_creature(memory, kind, grid, kind_id, px, py, dist))
-        else:
-            parts.extend(_nearest(grid == kind_id, dist, px, py))
-    parts.extend(_nearest(_frontier(grid), dist, px, py))
+            best = _nearest_creature(memory, kind, best, px, py)
+        parts.extend(best)
+    x, y = int(cells[-1, 0]), int(cells[-1, 1])
+    parts.extend(_offset(x - px, y - py) if x >= 0 else _MISSING)
     facing = tuple(info.get("facing", (0, 1)))
     parts.extend(1.0 if facing == f else 0.0 for f in _FACING)
     c = CROP // 2
@@ -140,24 +195,13 @@ def _vector(obs, info, memory, px: int, py: int, crop: np.ndarray) -> np.ndarray
     return np.concatenate([np.asarray(parts, dtype=np.float32), history.ravel(), counts])
 
 
-def _nearest_creature(memory, kind, grid, kind_id, px, py, dist) -> tuple[float, ...]:
+def _nearest_creature(memory, kind, best, px, py) -> tuple[float, ...]:
     """In view now (on the grid) or remembered where last seen, whichever is nearer."""
-    best = _nearest(grid == kind_id, dist, px, py)
     for s in memory.sightings(kind) if hasattr(memory, "sightings") else ():
         candidate = _offset(s.x - px, s.y - py)
         if best[3] == 0.0 or candidate[2] < best[2]:
             best = candidate
     return best
-
-
-def _frontier(grid: np.ndarray) -> np.ndarray:
-    unknown = grid < 0
-    near = np.zeros_like(unknown)
-    near[1:, :] |= unknown[:-1, :]
-    near[:-1, :] |= unknown[1:, :]
-    near[:, 1:] |= unknown[:, :-1]
-    near[:, :-1] |= unknown[:, 1:]
-    return near & _WALKABLE[grid + 1]
 
 
 def encode(f: Features) -> bytes:

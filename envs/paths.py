@@ -83,12 +83,21 @@ TREE = ID["tree"]
 def terrain(grid: np.ndarray, inventory: dict[str, int]) -> np.ndarray:
     """FREE / BLOCKED / DIG per cell of the remembered ``grid`` for a player holding
     ``inventory`` (never-seen cells are BLOCKED)."""
-    lut = np.full(len(SEMANTIC_NAMES) + 1, BLOCKED, dtype=np.int8)
-    lut[_WALK] = FREE
-    for material, tool in DIGGABLE.items():
-        if tool is None or inventory.get(tool, 0) > 0:
-            lut[ID[material] + 1] = DIG
+    tools = tuple(t for t in _TOOLS if inventory.get(t, 0) > 0)
+    lut = _LUTS.get(tools)
+    if lut is None:
+        lut = np.full(len(SEMANTIC_NAMES) + 1, BLOCKED, dtype=np.int8)
+        lut[_WALK] = FREE
+        for material, tool in DIGGABLE.items():
+            if tool is None or tool in tools:
+                lut[ID[material] + 1] = DIG
+        _LUTS[tools] = lut
     return lut[grid + 1]
+
+
+_TOOLS = tuple(sorted({t for t in DIGGABLE.values() if t is not None}))
+_LUTS: dict[tuple[str, ...], np.ndarray] = {}
+"""Terrain lookup tables by the tools held (built once each)."""
 
 
 @numba.njit(cache=True)
@@ -181,67 +190,81 @@ def _approach(labels, n_kinds, dist, first, px, py):  # pragma: no cover - compi
 
 
 @numba.njit(cache=True)
-def _cheapest(score, mask, dist, first):  # pragma: no cover - compiled
-    """Least ``score`` over ``mask`` cells reached by a walk: (its walk cost, first moves)."""
-    w, h = mask.shape
-    low, cost, bits = _INF, _INF, 0
+def _station_rows(grid, table, furnace, dist, first, out):  # pragma: no cover - compiled
+    """Rows of ``near_table`` and ``near_table_furnace`` into ``out``: the cheapest reached
+    cell within one cell (diagonals too) of a table (and of a furnace): (cost, first moves
+    of every walk of that cost)."""
+    w, h = grid.shape
+    for r in range(2):
+        out[r, 0], out[r, 1] = _INF, 0
     for x in range(w):
         for y in range(h):
-            if not mask[x, y] or dist[x, y] >= _INF:
+            if dist[x, y] >= _INF or dist[x, y] > out[1, 0]:
                 continue
-            if score[x, y] < low:
-                low, cost, bits = score[x, y], dist[x, y], first[x, y]
-            elif score[x, y] == low:
-                bits |= first[x, y]
-    return cost, bits
-
-
-@numba.njit(cache=True)
-def _box(mask, r):  # pragma: no cover - compiled
-    """Count of ``mask`` cells in the (2r+1)^2 square around each cell."""
-    w, h = mask.shape
-    c = np.zeros((w + 1, h + 1), dtype=np.int64)
-    for x in range(w):
-        for y in range(h):
-            c[x + 1, y + 1] = c[x, y + 1] + c[x + 1, y] - c[x, y] + (1 if mask[x, y] else 0)
-    out = np.empty((w, h), dtype=np.int64)
-    for x in range(w):
-        x0, x1 = max(x - r, 0), min(x + r + 1, w)
-        for y in range(h):
-            y0, y1 = max(y - r, 0), min(y + r + 1, h)
-            out[x, y] = c[x1, y1] - c[x0, y1] - c[x1, y0] + c[x0, y0]
-    return out
+            has_table, has_furnace = False, False
+            for nx in range(max(x - 1, 0), min(x + 2, w)):
+                for ny in range(max(y - 1, 0), min(y + 2, h)):
+                    has_table |= grid[nx, ny] == table
+                    has_furnace |= grid[nx, ny] == furnace
+            for r in range(2):
+                if not has_table or (r == 1 and not has_furnace) or dist[x, y] > out[r, 0]:
+                    continue
+                if dist[x, y] < out[r, 0]:
+                    out[r, 0], out[r, 1] = dist[x, y], first[x, y]
+                else:
+                    out[r, 1] |= first[x, y]
 
 
 @numba.njit(cache=True)
 def _frontier_rows(grid, cells, seen, groups, dist, first, px, py, out):  # pragma: no cover
-    """Rows of the frontier targets (one per group of likely materials) into ``out``."""
+    """Rows of the frontier targets (one per group of likely materials) into ``out``: per
+    group, the frontier cell reached by a walk whose cost less ``DISCOUNT`` per likely
+    material within ``RADIUS`` (at most ``MAX_LIKELY``) is least (ties: the first moves of
+    all of them, the cost of the first in row-major order)."""
     w, h = grid.shape
-    frontier = np.zeros((w, h), dtype=np.bool_)
+    n_groups = groups.shape[0]
+    member = np.zeros(groups.shape[1], dtype=np.int64)  # bit g: material in group g
+    for g in range(n_groups):
+        for m in range(groups.shape[1]):
+            if groups[g, m]:
+                member[m] |= 1 << g
+    low = np.full(n_groups, _INF, dtype=np.int64)
+    cost = np.full(n_groups, _INF, dtype=np.int64)
+    bits = np.zeros(n_groups, dtype=np.int64)
+    near = np.zeros(n_groups, dtype=np.int64)
     for x in range(w):
         for y in range(h):
-            if not seen[x, y] or (x == px and y == py):
+            if not seen[x, y] or (x == px and y == py) or dist[x, y] >= _INF:
                 continue
             stand = cells[x, y] == FREE or (cells[x, y] == DIG and grid[x, y] != TREE)
             if not stand:
                 continue
+            edge = False
             for d in range(4):
                 nx, ny = x + _DX[d], y + _DY[d]
                 if 0 <= nx < w and 0 <= ny < h and not seen[nx, ny]:
-                    frontier[x, y] = True
+                    edge = True
                     break
-    likely = np.zeros((w, h), dtype=np.bool_)
-    for g in range(groups.shape[0]):
-        score = dist.copy()
-        if groups[g].any():
-            for x in range(w):
-                for y in range(h):
-                    likely[x, y] = groups[g, grid[x, y] + 1]
-            near = _box(likely, RADIUS)
-            for x in range(w):
-                for y in range(h):
-                    score[x, y] -= DISCOUNT * min(near[x, y], MAX_LIKELY)
-        out[g] = _cheapest(score, frontier, dist, first)
+            if not edge:
+                continue
+            near[:] = 0
+            for nx in range(max(x - RADIUS, 0), min(x + RADIUS + 1, w)):
+                for ny in range(max(y - RADIUS, 0), min(y + RADIUS + 1, h)):
+                    mask = member[grid[nx, ny] + 1]
+                    g = 0
+                    while mask:
+                        if mask & 1:
+                            near[g] += 1
+                        mask >>= 1
+                        g += 1
+            for g in range(n_groups):
+                score = dist[x, y] - DISCOUNT * min(near[g], MAX_LIKELY)
+                if score < low[g]:
+                    low[g], cost[g], bits[g] = score, dist[x, y], first[x, y]
+                elif score == low[g]:
+                    bits[g] |= first[x, y]
+    for g in range(n_groups):
+        out[g, 0], out[g, 1] = cost[g], bits[g]
 
 
 def path_vector(info: dict[str, Any]) -> np.ndarray:
@@ -259,10 +282,7 @@ def path_vector(info: dict[str, Any]) -> np.ndarray:
     best, bits = _approach(labels, len(KINDS), dist, first, px, py)
     rows = np.empty((len(TARGETS), 2), dtype=np.int64)
     rows[: len(KINDS), 0], rows[: len(KINDS), 1] = best, bits
-    near = _box(grid == ID["table"], 1) > 0
-    rows[len(KINDS)] = _cheapest(dist, near, dist, first)
-    near &= _box(grid == ID["furnace"], 1) > 0
-    rows[len(KINDS) + 1] = _cheapest(dist, near, dist, first)
+    _station_rows(grid, ID["table"], ID["furnace"], dist, first, rows[len(KINDS) : len(KINDS) + 2])
     seen = memory.last_seen >= 0 if hasattr(memory, "last_seen") else grid >= 0
     _frontier_rows(grid, cells, seen, _GROUPS, dist, first, px, py, rows[len(KINDS) + 2 :])
     out = np.zeros((len(TARGETS), PER_TARGET), dtype=np.float32)

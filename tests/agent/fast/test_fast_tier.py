@@ -61,8 +61,12 @@ def test_merged_batch1_path_equals_the_peft_adapter():
         model.set_adapter(category)
         with torch.no_grad():
             want = model(*batch)
-            got = merged_policy(model, category)(*batch)
+            merged = merged_policy(model, category)
+            got = merged(*batch)
+            frozen = merged.frozen()(*batch)
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        # The executor's batch-1 functions compute exactly what the module does.
+        assert torch.equal(frozen, got)
 
 
 def test_fast_tier_covers_exactly_the_categories_with_adapters(fast_dir):
