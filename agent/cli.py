@@ -318,6 +318,15 @@ def _parser() -> argparse.ArgumentParser:
                             " through the trigger and a held-out gate; rerun to consolidate again"
                             " (one --run)")  # fmt: skip
     plans.add_argument("--alpha", type=float, default=1e-4, help="the trigger's level (--registry)")
+    plans.add_argument("--gate-seeds", default="",
+                       help="--registry: a candidate that passes the held-out checks also plays"
+                            " its category's tasks on these seeds (reserved for gating, e.g."
+                            " 50000-50009) against the served head, or the planner alone, and"
+                            " is published only if it wins as often and leaves the planner no"
+                            " more plan calls; the games are kept under --out/gate/")  # fmt: skip
+    plans.add_argument("--gate-config", default=None,
+                       help="run config the gate games use (default: the --run's config.yaml;"
+                            " its planner answers what the head leaves)")  # fmt: skip
 
     tasks = sub.add_parser("tasks", help="list the task suite")
     tasks.add_argument(
@@ -527,7 +536,16 @@ def _plans_registry(args: argparse.Namespace) -> int:
     if not store.exists():
         raise ConfigError(f"{store} not found: --run takes a `peam run` output folder")
     cfg = PlanRoundConfig(alpha=args.alpha, updates=args.updates, seed=args.seed)
-    rows = consolidate_plans(store, Path(args.out), SubgoalEmbedder().embed, cfg, args.tasks_file)
+    play = None
+    if args.gate_seeds:
+        from agent.evolve.plan_gate import PlanGate
+        from agent.loop.config import load_config
+
+        base = load_config(args.gate_config or Path(args.run[0]) / "config.yaml")
+        play = PlanGate(base, args.gate_seeds, Path(args.out) / "gate")
+    rows = consolidate_plans(
+        store, Path(args.out), SubgoalEmbedder().embed, cfg, args.tasks_file, play=play
+    )
     if not rows:
         print(f"{store}: no verified plans yet")
     print(f"run with --set plan_head.dir={args.out}")

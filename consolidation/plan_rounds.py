@@ -19,6 +19,12 @@ Layout under a root folder, through ``agent.fast.registry`` (``kind="plans"``)::
   answers at least as many held-out episodes as the served head and its next-subgoal
   accuracy there is not lower by more than ``margin``; otherwise the served head stays
   and the candidate's numbers are kept in its notes.
+- **Played gate** (when ``play`` is given, as ``peam plans --registry --gate-seeds``):
+  after the offline checks pass, the candidate plays the category's tasks on seeds
+  reserved for gating, the slow tier acting, and so does the served head (or, for a
+  first head, the planner alone). Published only when its successes are not lower, no
+  task loses more than ``task_margin`` of them, and it leaves no more plan calls to the
+  planner behind it than the served head did.
 """
 
 from __future__ import annotations
@@ -44,6 +50,9 @@ from memory.plan_head import PlanHead
 from memory.store import ExperienceStore
 
 Embed = Callable[[list[str]], np.ndarray]
+Play = Callable[[str, "Path | None", str], dict[str, Any]]
+"""play(category, plan head folder or None for the planner alone, name) -> tally (see
+``agent.evolve.plan_gate``): episodes, successes, per_task, plan_calls, left_to_planner."""
 
 
 @dataclass
@@ -57,6 +66,8 @@ class PlanRoundConfig:
     """A rollout answers when every step is at least this likely (``plan_head.threshold``)."""
     margin: float = 0.02
     """Most held-out next-subgoal accuracy a candidate may lose and still be published."""
+    task_margin: int = 0
+    """Played gate: most successes one task may lose against the served head."""
     seed: int = 0
 
 
@@ -67,8 +78,10 @@ def consolidate_plans(
     config: PlanRoundConfig | None = None,
     tasks_file: str = DEFAULT_TASKS_FILE,
     log: Callable[[str], None] = print,
+    play: Play | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """One round for every category with verified plans; returns what each decided."""
+    """One round for every category with verified plans; returns what each decided.
+    ``play``: the played gate (module docstring); None = the offline gate alone."""
     cfg = config or PlanRoundConfig()
     tasks = load_tasks(tasks_file)
     examples = plan_examples(store_path, tasks_file)
@@ -98,7 +111,7 @@ def consolidate_plans(
         log(f"plans {category}: {'consolidate' if decision.fire else 'wait'} - {decision.reason}")
         if not decision.fire:
             continue
-        row.update(_round(root, category, served, mine, tasks, embed, cfg, decision))
+        row.update(_round(root, category, served, mine, tasks, embed, cfg, decision, play, log))
         log(f"plans {category}: {row['decision']}")
     return out
 
@@ -112,6 +125,8 @@ def _round(
     embed: Embed,
     cfg: PlanRoundConfig,
     decision: TriggerDecision,
+    play: Play | None = None,
+    log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     head, report = train_plan_head(
         mine, embed, updates=cfg.updates, validate_every=cfg.validate_every, seed=cfg.seed
@@ -136,8 +151,16 @@ def _round(
         trigger=decision.to_dict(),
         gate=mine_gate,
     )
-    _save(head, registry.category_dir(root, category, registry.PLANS), version)
-    verdict = {"published": publish, "candidate": mine_gate, "served": old}
+    parent = registry.category_dir(root, category, registry.PLANS)
+    _save(head, parent, version)
+    verdict: dict[str, Any] = {"published": publish, "candidate": mine_gate, "served": old}
+    if publish and play is not None:
+        rival = f"v{served}" if served else "the planner alone"
+        log(f"plans {category}: v{version} plays the gate seeds against {rival}")
+        theirs = play(category, parent / f"v{served}" if served else None, f"v{served or 0}")
+        ours = play(category, parent / f"v{version}", f"v{version}")
+        verdict["played"] = played = decide_played(ours, theirs, cfg.task_margin)
+        publish = verdict["published"] = played["publish"]
     registry.annotate(root, category, version, {"gate_decision": verdict}, registry.PLANS)
     if publish:
         registry.serve(root, category, version, registry.PLANS)
@@ -145,6 +168,8 @@ def _round(
     numbers = f"answers {mine_gate['answered']}/{mine_gate['held_out']} held-out episodes"
     if old is not None:
         numbers += f" vs {old['answered']} served"
+    if "played" in verdict:
+        numbers += f"; played: {verdict['played']['reason']}"
     return {"version": version, "published": publish, "decision": f"{what}; {numbers}"}
 
 
@@ -173,6 +198,29 @@ def gate_numbers(
         _, confidence = roll_out(head, vectors[e.task], task, state, set(e.near))
         answered += confidence >= threshold
     return {"held_out": len(starts), "answered": answered, "accuracy": right / len(held)}
+
+
+def decide_played(
+    candidate: dict[str, Any], served: dict[str, Any], task_margin: int
+) -> dict[str, Any]:
+    """The played gate's verdict: not fewer successes, no task down by more than
+    ``task_margin``, no more plan calls left to the planner than ``served`` (the served
+    head, or the planner alone for a first head: then it leaves every call)."""
+    drops = [served["per_task"].get(t, 0) - candidate["per_task"].get(t, 0)
+             for t in served["per_task"]]  # fmt: skip
+    worst = max(drops, default=0)
+    ok = (
+        candidate["successes"] >= served["successes"]
+        and worst <= task_margin
+        and candidate["left_to_planner"] <= served["left_to_planner"]
+    )
+    reason = (
+        f"{candidate['successes']} vs {served['successes']} successes on"
+        f" {candidate['episodes']} gate episodes (largest task drop {worst}, allowed"
+        f" {task_margin}); plan calls left to the planner {candidate['left_to_planner']}"
+        f" vs {served['left_to_planner']}"
+    )
+    return {"publish": ok, "reason": reason, "candidate": candidate, "served": served}
 
 
 def _model_calls(

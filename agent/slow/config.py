@@ -19,6 +19,10 @@ class ControllerConfig:
     shelter: bool = True
     """At nightfall dig a burrow into stone, close it, sleep and wait for the morning
     (needs a wood pickaxe; the map memory must show stone nearby)."""
+    guard_stations: str = "in_view"
+    """When the guard gives a fast-tier ``make``/``place`` subgoal up for want of a station
+    (a table, a furnace): ``in_view`` = none is in view; ``remembered`` = none is in the
+    map memory (the policy walks back to one it remembers, as the slow tier does)."""
     sees: str = "memory"
     """memory: act on the map memory (what the agent has seen; unknown targets are found by
     exploring). world: read the whole world map (an all-seeing oracle, for comparison only)."""

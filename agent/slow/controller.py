@@ -57,6 +57,10 @@ class DeliberateController:
 
     def __init__(self, config: ControllerConfig | None = None):
         self.config = config or ControllerConfig()
+        if self.config.guard_stations not in ("in_view", "remembered"):
+            raise ValueError(
+                f"controller.guard_stations {self.config.guard_stations!r}: in_view or remembered"
+            )
         self.subgoal: Subgoal | None = None
         self._mode: str | None = None
         self._rng = np.random.default_rng(0)
@@ -127,7 +131,7 @@ class DeliberateController:
         is missing, or a needed station is not in view (the policy cannot find
         one it cannot see; the planner then places one).
         """
-        return self._reflex(obs, info, in_view=True)
+        return self._reflex(obs, info, in_view=self.config.guard_stations == "in_view")
 
     def _reflex(self, obs, info, in_view: bool) -> Decision | None:
         if self.subgoal is None:

@@ -70,6 +70,27 @@ def test_gives_up_when_a_station_is_absent():
     assert decision.give_up.data["stations"] == ["table"]
 
 
+def test_the_guard_leaves_a_remembered_station_to_the_policy_when_configured():
+    env = envs.make("crafter")
+    obs, info = env.reset(seed=0)
+    info["inventory"] = dict(info["inventory"], wood=1)
+    px, py = (int(v) for v in info["player_pos"])
+    memory = info["map"]
+    memory.grid[px + 8, py] = memory.ground[px + 8, py] = ID["table"]  # seen, out of view now
+    memory.last_seen[px + 8, py] = 0
+    sg = Subgoal("make", "wood_pickaxe", 1)
+    in_view = DeliberateController()
+    in_view.begin(sg)
+    assert in_view.guard(obs, info).give_up.code == "no_station"
+    remembered = DeliberateController(ControllerConfig(guard_stations="remembered"))
+    remembered.begin(sg)
+    assert remembered.guard(obs, info) is None  # the policy walks back to the table
+    memory.grid[px + 8, py] = memory.ground[px + 8, py] = ID["grass"]
+    assert remembered.guard(obs, info).give_up.data["stations"] == ["table"]  # none known
+    with pytest.raises(ValueError, match="in_view or remembered"):
+        DeliberateController(ControllerConfig(guard_stations="anywhere"))
+
+
 def test_drinks_when_thirsty():
     env = envs.make("crafter")
     obs, info = env.reset(seed=3)
