@@ -13,6 +13,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from agent.evolve import gate
 from agent.loop.config import RunConfig
 from agent.loop.run_folder import execute, prepare
 from agent.slow.plan_head_planner import PlanHeadPlanner
@@ -37,19 +38,12 @@ class PlanGate:
 
 
 def tally(store_path: Path, category: str) -> dict[str, Any]:
-    """Successes (in total and per task) of a gate run and its plan calls: all of them,
-    and those the head left to the planner behind it."""
+    """The adapters' gate tally (successes in total and per task) of a gate run, with its
+    plan calls: all of them, and those the head left to the planner behind it."""
+    out = gate.tally(store_path, category)
     with ExperienceStore(store_path) as store:
-        episodes = [e for e in store.episodes() if e.category == category]
-        ids = {e.id for e in episodes}
+        ids = {e.id for e in store.episodes() if e.category == category}
         calls = [c for c in store.planner_calls() if c["episode_id"] in ids and c["kind"] == "plan"]
-    per_task: dict[str, int] = {}
-    for e in episodes:
-        per_task[e.task_id] = per_task.get(e.task_id, 0) + int(bool(e.success))
-    return {
-        "episodes": len(episodes),
-        "successes": sum(per_task.values()),
-        "per_task": per_task,
-        "plan_calls": len(calls),
-        "left_to_planner": sum(1 for c in calls if c["planner"] != PlanHeadPlanner.label),
-    }
+    out["plan_calls"] = len(calls)
+    out["left_to_planner"] = sum(1 for c in calls if c["planner"] != PlanHeadPlanner.label)
+    return out
