@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
-from envs.crafter_env import SEMANTIC_NAMES
+from envs.crafter_env import ACTIONS, SEMANTIC_NAMES
 from envs.paths import KINDS, PATH_DIM, path_vector
 from envs.schema import ITEMS, STATUS
 
@@ -56,6 +56,12 @@ _WALKABLE = np.zeros(N_MATERIALS, dtype=bool)
 _WALKABLE[[_ID[n] + 1 for n in ("grass", "sand", "path")]] = True
 """Indexed by semantic id + 1 (so a never-seen cell, -1, reads False)."""
 _FACING = ((-1, 0), (1, 0), (0, -1), (0, 1))
+_LAVA = _ID["lava"] + 1
+_MOVE_NAMES = ("move_left", "move_right", "move_up", "move_down")
+_MOVES = tuple(
+    (ACTIONS.index(name), CROP // 2 + dx, CROP // 2 + dy)
+    for name, (dx, dy) in zip(_MOVE_NAMES, _FACING, strict=True)
+)
 
 
 class Features(NamedTuple):
@@ -202,6 +208,12 @@ def _nearest_creature(memory, kind, best, px, py) -> tuple[float, ...]:
         if best[3] == 0.0 or candidate[2] < best[2]:
             best = candidate
     return best
+
+
+def deadly_moves(f: Features) -> list[int]:
+    """The moves that would step into lava the map memory shows next to the player (certain
+    death in Crafter): the fast tier and the retrieval agent never take them."""
+    return [a for a, x, y in _MOVES if f.grid[0, x, y] == _LAVA]
 
 
 def encode(f: Features) -> bytes:

@@ -28,6 +28,7 @@ refused); ``memory.retrieval_sync`` grows one next to a store.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -157,10 +158,25 @@ class RetrievalMemory:
         _, idx = self.index.search(self.keys(grid, vector, text), min(self.config.k, len(self)))
         return [self.actions[row[row >= 0]] for row in idx]
 
-    def act(self, grid: np.ndarray, vector: np.ndarray, text: np.ndarray, n_actions: int):
-        """The majority action of the k nearest stored steps, per query (ties: nearest first)."""
+    def act(
+        self,
+        grid: np.ndarray,
+        vector: np.ndarray,
+        text: np.ndarray,
+        n_actions: int,
+        banned: Sequence[Sequence[int]] = (),
+    ):
+        """The majority action of the k nearest stored steps, per query (ties: nearest first).
+
+        ``banned``: per query, actions never chosen (their votes dropped; none left: action 0).
+        """
         out = []
-        for acts in self._neighbour_actions(grid, vector, text):
+        for i, acts in enumerate(self._neighbour_actions(grid, vector, text)):
+            if i < len(banned) and len(banned[i]):
+                acts = acts[~np.isin(acts, banned[i])]
+                if not len(acts):
+                    out.append(0)
+                    continue
             votes = np.bincount(acts, minlength=n_actions)
             best = np.flatnonzero(votes == votes.max())
             out.append(next(a for a in acts if a in best))

@@ -30,7 +30,7 @@ from agent.fast.device import resolve_device
 from agent.fast.gate import AdapterGate, load_gate
 from agent.fast.policy import FastPolicy
 from agent.fast.trunk import TrunkError, load_trunk
-from envs.features import BASE_DIM, Features, features
+from envs.features import BASE_DIM, Features, deadly_moves, features
 from envs.goal import GOAL_VECTOR_DIM, with_goal
 from envs.tasks import CATEGORIES
 from memory.records import Decision, Subgoal
@@ -226,7 +226,8 @@ class FastExecutor:
                 torch.from_numpy(self._text[None]).to(d),
                 torch.from_numpy(f.vector[None]).to(d),
             )
-        return Decision(int(self._choose(logits.float().cpu().numpy(), self._rng)[0]))
+        arr = _safe(logits.float().cpu().numpy(), [f])
+        return Decision(int(self._choose(arr, self._rng)[0]))
 
     def seen(self, obs: dict[str, np.ndarray], info: dict[str, Any], subgoal: Subgoal) -> Features:
         """The policy input at this step toward ``subgoal``, laid out as the served trunk
@@ -261,7 +262,7 @@ class FastExecutor:
                 torch.from_numpy(np.stack([f.vector for f in seen])).to(d),
                 names,  # type: ignore[arg-type]
             )
-        arr = logits.float().cpu().numpy()
+        arr = _safe(logits.float().cpu().numpy(), seen)
         return np.array([self._choose(arr[i : i + 1], rng)[0] for i, rng in enumerate(rngs)])
 
     # -- helpers ---------------------------------------------------------------------
@@ -286,3 +287,12 @@ class FastExecutor:
         if self.device.type != "cuda":
             return contextlib.nullcontext()
         return torch.autocast("cuda", dtype=torch.bfloat16)
+
+
+def _safe(logits: np.ndarray, seen: list[Features]) -> np.ndarray:
+    """``logits`` (B, actions) with each row's moves into remembered lava ruled out."""
+    for i, f in enumerate(seen):
+        deadly = deadly_moves(f)
+        if deadly:
+            logits[i, deadly] = -np.inf
+    return logits

@@ -28,10 +28,11 @@ class RunnerConfig:
     """With envs > 1: sync (one process) or async (one process per env)."""
     handoff: bool = True
     """A failed fast-tier attempt is retried by the slow tier (false: by the fast tier)."""
-    slow_retry: bool = False
+    slow_retry: bool = True
     """With hand-off: the slow tier retries a failed fast-tier attempt on the same subgoal
-    before the planner is asked, so only the slow tier's own failures reach it (fewer
-    model calls); false: the planner corrects every failure first."""
+    before the planner is asked, so only the slow tier's own failures reach it (an
+    execution failure costs no model call); false: the planner corrects every failure
+    first."""
     guard: bool = True
     """During fast-tier attempts the slow tier's reflexes act first (survival, missing
     items, a station out of view); false: the policy alone decides every step."""

@@ -13,6 +13,12 @@ class ControllerConfig:
     food_low: int = 5
     """Hunt a cow when food falls to this."""
     energy_low: int = 1
+    dusk_drink: int = 7
+    """In the evening (daylight falling, before the night) go to water when drink is at or
+    below this: a night in the burrow costs about 6 drink, and one that runs out of drink
+    or food leaves the burrow in the dark. Equal to drink_low: no evening top-up."""
+    dusk_food: int = 6
+    """In the evening hunt a cow when food is at or below this (a night costs about 5)."""
     """Sleep when energy falls to this."""
     search_cost: int = 400
     """Largest path cost the search considers before giving up."""

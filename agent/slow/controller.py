@@ -23,12 +23,14 @@ from agent.slow.config import ControllerConfig
 from agent.slow.explore import Explorer, likely_near
 from agent.slow.navigation import DO, ID, MOVE, NOOP, Goal, route, search, terrain
 from agent.slow.recipe_planner import SOURCES
-from agent.slow.shelter import Shelter
+from agent.slow.shelter import NIGHT, Shelter
 from envs.crafter_env import ACTIONS
 from envs.text import view
 from memory.records import Decision, Failure, Subgoal
 
 MONSTERS = frozenset(ID[n] for n in ("zombie", "skeleton"))
+DUSK = 0.85
+"""Falling daylight below which the evening top-up of drink and food applies."""
 
 
 def _inside(sem: np.ndarray, x: int, y: int) -> bool:
@@ -68,6 +70,9 @@ class DeliberateController:
         """One per thing searched for (the subgoal's target, water, a cow), kept per subgoal."""
         self._memory: Any = None
         self._shelter = Shelter(self.config.search_cost)
+        self._daylight: float | None = None
+        self._dusk = False
+        """Daylight is falling (evening): top up drink and food before the night."""
         self.exploring = 0
         """Decisions spent exploring for something not seen yet (benchmarks read it)."""
         self.choices: frozenset[int] = frozenset()
@@ -142,14 +147,17 @@ class DeliberateController:
         pos = (int(info["player_pos"][0]), int(info["player_pos"][1]))
         facing = info["facing"]
         inv, status = info["inventory"], info["status"]
+        daylight = float(info.get("daylight", 1.0))
+        if self._daylight is not None and daylight != self._daylight:
+            self._dusk = daylight < self._daylight
+        self._daylight = daylight
         # Survival first: an adjacent monster, shelter at nightfall, thirst, hunger, fatigue.
         threat = self._adjacent_monster(sem, pos)
         if threat is not None:
             return Decision(DO if threat == facing else MOVE[threat])
         if self.config.shelter and min(status["drink"], status["food"]) > 1:
-            hide = self._shelter.step(
-                sem, pos, facing, inv, float(info.get("daylight", 1.0)), status["energy"]
-            )
+            seen = bool(np.isin(_view_area(sem, pos), list(MONSTERS)).any())
+            hide = self._shelter.step(sem, pos, facing, inv, daylight, status["energy"], seen)
             if hide is not None:
                 return Decision(hide)
         survival = self._survival(sem, pos, facing, inv, status)
@@ -170,9 +178,10 @@ class DeliberateController:
     def _survival(self, sem, pos, facing, inv, status) -> int | None:
         cfg = self.config
         if self._mode is None:
-            if status["drink"] <= cfg.drink_low:
+            evening = self._dusk and NIGHT <= (self._daylight or 1.0) < DUSK
+            if status["drink"] <= (cfg.dusk_drink if evening else cfg.drink_low):
                 self._mode = "drink"
-            elif status["food"] <= cfg.food_low:
+            elif status["food"] <= (cfg.dusk_food if evening else cfg.food_low):
                 self._mode = "food"
             elif status["energy"] <= cfg.energy_low:
                 self._mode = "sleep"

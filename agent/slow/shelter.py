@@ -17,12 +17,18 @@ from envs.crafter_env import ACTIONS
 NIGHT = 0.35
 """Daylight below which the player shelters (it shows in the frame as darkness)."""
 MORNING = 0.6
-"""Daylight above which a sheltered player comes out."""
+"""Daylight above which a sheltered player comes out (when no monster waits outside)."""
+FULL_DAY = 0.9
+"""Daylight above which a sheltered player comes out even with a monster in view (in full
+daylight Crafter removes zombies from the open: they stop gathering)."""
 MAX_WALK = 25
 """Farthest entrance (grid steps) worth walking to at nightfall."""
 SLEEP = ACTIONS.index("sleep")
 PLACE_STONE = ACTIONS.index("place_stone")
 _STONE = ID["stone"]
+_OPEN = WALKABLE_IDS | {ID[n] for n in ("lava", "player", "cow", "zombie", "skeleton", "arrow")}
+"""Cells a monster can reach: walkable ground, lava, and creatures (they stand on ground:
+a zombie in the doorway leaves the burrow open)."""
 
 
 def _solid(world: np.ndarray, x: int, y: int) -> bool:
@@ -30,7 +36,7 @@ def _solid(world: np.ndarray, x: int, y: int) -> bool:
     if not (0 <= x < world.shape[0] and 0 <= y < world.shape[1]):
         return True
     v = int(world[x, y])
-    return v >= 0 and v not in WALKABLE_IDS and v != ID["lava"]
+    return v >= 0 and v not in _OPEN
 
 
 def enclosed(world: np.ndarray, pos: tuple[int, int], inside: set[tuple[int, int]]) -> bool:
@@ -60,19 +66,21 @@ class Shelter:
         inventory: dict[str, int],
         daylight: float,
         energy: float,
+        monster_in_view: bool = False,
     ) -> int | None:
+        """The burrow's next action; ``monster_in_view``: a zombie or skeleton is in the
+        player's view now (a sheltered player waits for it to go before coming out)."""
+        inside = self._inside(world, pos)
         if not self.active:
             if daylight >= NIGHT or inventory.get("wood_pickaxe", 0) < 1:
                 return None
             self.active, self.site = True, None
-        elif daylight >= MORNING:
+        elif daylight >= FULL_DAY or (daylight >= MORNING and not (inside and monster_in_view)):
             self.active, self.site = False, None
             return None
+        if inside:
+            return SLEEP if energy < 9 else NOOP
         if self.site is not None:
-            (ex, ey), (dx, dy) = self.site
-            s1, s2 = (ex + dx, ey + dy), (ex + 2 * dx, ey + 2 * dy)
-            if enclosed(world, pos, {s1, s2}) and pos in (s1, s2):
-                return SLEEP if energy < 9 else NOOP
             action = self._dig(world, pos, facing, inventory)
             if action is not None:
                 return action
@@ -82,6 +90,14 @@ class Shelter:
             self.active = False  # nowhere to dig in: carry on in the open
             return None
         return self._dig(world, pos, facing, inventory)
+
+    def _inside(self, world: np.ndarray, pos: tuple[int, int]) -> bool:
+        """In the closed burrow at ``self.site``."""
+        if self.site is None:
+            return False
+        (ex, ey), (dx, dy) = self.site
+        s1, s2 = (ex + dx, ey + dy), (ex + 2 * dx, ey + 2 * dy)
+        return pos in (s1, s2) and enclosed(world, pos, {s1, s2})
 
     def _dig(self, world, pos, facing, inventory) -> int | None:
         """The next action of the burrow at ``self.site``, or None when it went wrong."""

@@ -212,3 +212,16 @@ def test_sync_grows_the_memory_next_to_the_store_one_episode_at_a_time(slow_stor
     assert new > 0 and grown["added"] == new and grown["steps"] == first["steps"] + new
     assert grown["plans_added"] == 1
     assert len(RetrievalMemory.load(run / "retrieval")) == grown["steps"]
+
+
+def test_banned_actions_lose_their_votes():
+    f = _synthetic(40, seed=1)
+    text = HashEmbedder(16).embed(["collect wood"] * 40)
+    actions = np.arange(40) % 17
+    memory = RetrievalMemory(key_dim(16), RetrievalConfig(k=3))
+    memory.add(f.grid, f.vector, text, actions)
+    free = memory.act(f.grid[:5], f.vector[:5], text[:5], 17)
+    banned = memory.act(f.grid[:5], f.vector[:5], text[:5], 17, [[int(a)] for a in free])
+    assert not (banned == free).any()
+    every = [list(range(17))] * 5  # nothing left to choose: noop
+    assert (memory.act(f.grid[:5], f.vector[:5], text[:5], 17, every) == 0).all()

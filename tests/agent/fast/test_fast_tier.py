@@ -22,6 +22,8 @@ from agent.loop.runner import EpisodeRunner
 from agent.loop.vector_runner import VectorRunner, make_vector_env
 from agent.slow.controller import DeliberateController
 from agent.slow.recipe_planner import RecipePlanner
+from envs.crafter_env import ACTIONS
+from envs.features import deadly_moves
 from envs.tasks import load_tasks
 from memory.records import Subgoal
 from memory.store import ExperienceStore
@@ -299,3 +301,29 @@ def test_the_slow_tiers_survival_reflexes_are_the_guards_and_unlabelled(tmp_path
     assert drinks and all(s.label is None for s in drinks)  # it drank first: not the subgoal
     assert all(s.label for s in steps if s.actor == "slow")
     assert {s.actor for s in steps} == {"slow", "guard"}
+
+
+def test_the_fast_tier_never_steps_into_lava_it_remembers(fast_dir):
+    fast = _fast(fast_dir, temperature=5.0)  # near-uniform sampling: moves are drawn often
+    env = envs.make("crafter")
+    env.reset(seed=3)
+    moves = {ACTIONS.index(f"move_{d}") for d in ("left", "right", "up", "down")}
+    subgoal = Subgoal("collect", "wood")
+
+    def draws(info, frame) -> list[int]:
+        out = []
+        for k in range(40):
+            fast.begin(subgoal, (0, k))
+            out.append(fast.act(frame, info).action)
+        rngs = [subgoal_rng(subgoal.text, 0, (1, k)) for k in range(40)]
+        seen = [fast.seen(frame, info, subgoal)] * 40
+        return out + list(fast.act_batch(seen, [subgoal] * 40, rngs))
+
+    frame, *_, info = env.step(0)
+    assert moves & set(draws(info, frame))  # without lava the policy moves
+    world, (x, y) = env.unwrapped._env._world, env.unwrapped._env._player.pos
+    for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        world[x + dx, y + dy] = "lava"
+    frame, *_, info = env.step(0)  # the map memory sees the lava around the player
+    assert set(deadly_moves(fast.seen(frame, info, subgoal))) == moves
+    assert not moves & set(draws(info, frame))

@@ -129,3 +129,19 @@ def test_turns_to_face_a_block_it_can_dig_instead_of_walking_around():
 
     path, first = route(grid, (2, 2), (1, 0), facing_stone, ties=True)
     assert path == [MOVE[(0, -1)]] and first == {MOVE[(0, -1)]}  # one turn, then `do`
+
+
+def test_tops_up_drink_in_the_evening_but_not_in_the_morning():
+    def first_step(daylights: list[float]) -> bool:
+        env = envs.make("crafter")
+        obs, info = env.reset(seed=3)
+        info["status"]["drink"] = 7  # above drink_low, at dusk_drink
+        controller = DeliberateController()
+        controller.begin(Subgoal("collect", "wood", 9))
+        for daylight in daylights:
+            controller.act(obs, {**info, "daylight": daylight})
+        return controller.reflexive
+
+    assert first_step([0.9, 0.8])  # falling: evening, go to water first
+    assert not first_step([0.7, 0.8])  # rising: morning, the subgoal goes on
+    assert not first_step([0.9, 0.3])  # night: the burrow, not the water (none dug here)

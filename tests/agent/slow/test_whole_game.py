@@ -91,3 +91,31 @@ def test_a_burrow_is_found_in_stone_and_closes_the_player_in():
     assert enclosed(world, s1, {s1, s2})
     world[ex, ey] = ID["grass"]
     assert not enclosed(world, s1, {s1, s2})
+
+
+def _closed_burrow():
+    np = __import__("numpy")
+    world = np.full((12, 12), ID["grass"], dtype="int16")
+    world[5:, :] = ID["stone"]
+    shelter = Shelter()
+    shelter.active, shelter.site = True, ((4, 3), (1, 0))  # entrance (4, 3), dug rightward
+    world[5, 3], world[6, 3], world[4, 3] = ID["path"], ID["path"], ID["stone"]
+    return world, shelter
+
+
+def test_a_zombie_in_the_doorway_leaves_the_burrow_open():
+    world, _ = _closed_burrow()
+    assert enclosed(world, (5, 3), {(5, 3), (6, 3)})
+    world[4, 3] = ID["zombie"]  # the stone was never placed: a zombie stands there
+    assert not enclosed(world, (5, 3), {(5, 3), (6, 3)})
+
+
+def test_a_sheltered_player_waits_in_the_morning_while_a_monster_is_in_view():
+    world, shelter = _closed_burrow()
+    night = shelter.step(world, (5, 3), (-1, 0), {"wood_pickaxe": 1}, 0.1, 9)
+    assert night is not None  # inside at night: waits
+    assert shelter.step(world, (5, 3), (-1, 0), {}, 0.7, 9, monster_in_view=True) is not None
+    assert shelter.active
+    assert shelter.step(world, (5, 3), (-1, 0), {}, 0.95, 9, monster_in_view=True) is None
+    world, shelter = _closed_burrow()
+    assert shelter.step(world, (5, 3), (-1, 0), {}, 0.7, 9, monster_in_view=False) is None
