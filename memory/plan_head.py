@@ -30,16 +30,17 @@ NEAR = 8
 """A station or resource counts as known nearby within this many cells (Manhattan), as the
 recipe planner reuses a station."""
 TEXT_DIM = 384
-STATE_DIM = len(ITEMS) + len(KINDS)
+STATE_DIM = 2 * len(ITEMS) + len(KINDS)
 WEIGHTS = "plan_head.safetensors"
 VOCAB = "plan_head.json"
 
 
 def state_vector(inventory: dict[str, int], near: set[str]) -> np.ndarray:
-    """The head's non-text input."""
-    inv = np.array([min(inventory.get(i, 0), 9) / 9.0 for i in ITEMS], dtype=np.float32)
+    """The head's non-text input: each item's count / 9 and whether it is held at all (none
+    vs one is what most plan steps turn on), and the kinds known near."""
+    counts = np.array([min(inventory.get(i, 0), 9) for i in ITEMS], dtype=np.float32)
     known = np.array([float(k in near) for k in KINDS], dtype=np.float32)
-    return np.concatenate([inv, known])
+    return np.concatenate([counts / 9.0, (counts > 0).astype(np.float32), known])
 
 
 def parse_subgoal(text: str) -> Subgoal:
@@ -81,7 +82,7 @@ class PlanHead:
         weights = save({k: v.contiguous() for k, v in self.net.state_dict().items()})
         atomic_write_bytes(folder / WEIGHTS, weights)
         hidden = int(self.net.body[0].out_features)
-        record = {"vocab": self.vocab, "hidden": hidden, "meta": self.meta}
+        record = {"vocab": self.vocab, "hidden": hidden, "state_dim": STATE_DIM, "meta": self.meta}
         atomic_write(folder / VOCAB, json.dumps(record, indent=2))
 
     @classmethod
@@ -92,6 +93,11 @@ class PlanHead:
                 " `peam plans --run RUN --out FOLDER`"
             )
         record = json.loads((folder / VOCAB).read_text())
+        if record.get("state_dim") != STATE_DIM:
+            raise ValueError(
+                f"the plan head in {folder} reads {record.get('state_dim', 'an older')} state"
+                f" values, this runtime {STATE_DIM}; train it again with `peam plans`"
+            )
         net = PlanHeadNet(len(record["vocab"]), record["hidden"])
         net.load_state_dict(load_file(str(folder / WEIGHTS)))
         net.eval()

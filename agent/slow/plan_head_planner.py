@@ -2,8 +2,9 @@
 
 ``plan``: the head (``memory.plan_head``) is rolled out from the view — next subgoal,
 its effect on a simulated inventory and the known stations (``plan_critic.PlanState``),
-until the task's goal holds. Its plan is used, with no model request, when every step's
-probability is at least ``threshold``, the plan critic accepts it, and no subgoal the head
+until the task's goal holds; each step is the most probable subgoal the game's rules allow
+there. Its plan is used, with no model request, when every step's probability among the
+allowed subgoals is at least ``threshold``, the plan critic accepts it, and no subgoal the head
 planned has failed in this episode for a reason of the plan (an item or a station missing,
 an unknown target; a stall or a budget is the controller's, retried without a request);
 otherwise the inner planner (the LLM, with its
@@ -14,6 +15,7 @@ answered the last call (``plan_head`` or the inner one's), as the store records 
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -37,17 +39,25 @@ def roll_out(
     max_len: int = 16,
 ) -> tuple[list[Subgoal], float]:
     """The head's plan for ``task`` (``text``: its embedding) from ``state`` and the kinds
-    known ``near``, and its confidence (the smallest step probability; 0 when the plan
-    never reaches the task's goal). ``state`` and ``near`` are changed as the plan goes."""
+    known ``near``, and its confidence. Each step is the most probable subgoal the game's
+    rules allow there (``plan_critic.apply`` finds no problem: its tool, materials and
+    stations are held) that is not already done (collecting or making what is held); the
+    confidence is the smallest step probability among the allowed
+    subgoals (0 when none is allowed or the plan never reaches the task's goal). ``state``
+    and ``near`` are changed as the plan goes."""
     goal = plan_critic.goal_of(task)
     if goal is None:
         return [], 0.0
     plan: list[Subgoal] = []
     confidence = 1.0
     for _ in range(max_len):
-        probs = head.next(text, dict(state.inventory), near)
-        best = int(np.argmax(probs))
-        confidence = min(confidence, probs[best])
+        probs = np.asarray(head.next(text, dict(state.inventory), near))
+        allowed = [i for i in np.flatnonzero(probs > 0) if _allowed(head.vocab[i], state)]
+        mass = float(probs[allowed].sum()) if allowed else 0.0
+        if mass <= 0:
+            return plan, 0.0
+        best = max(allowed, key=lambda i: probs[i])
+        confidence = min(confidence, float(probs[best]) / mass)
         sg = parse_subgoal(head.vocab[best])
         plan.append(sg)
         plan_critic.apply(sg, state, {})
@@ -56,6 +66,16 @@ def roll_out(
         if plan_critic.holds(goal, state, plan):
             return plan, confidence
     return plan, 0.0  # never reached the goal
+
+
+def _allowed(text: str, state: plan_critic.PlanState) -> bool:
+    """Whether the subgoal ``text`` breaks none of the game's rules in ``state`` and does
+    something there (a ``collect`` or ``make`` of what is already held is no step)."""
+    sg = parse_subgoal(text)
+    if sg.skill in ("collect", "make") and state.inventory[sg.target] >= sg.count:
+        return sg.target == "drink"
+    trial = plan_critic.PlanState(Counter(state.inventory), set(state.stations), set(state.placed))
+    return not plan_critic.apply(sg, trial, {})
 
 
 class PlanHeadPlanner(FrontPlanner):
@@ -77,7 +97,8 @@ class PlanHeadPlanner(FrontPlanner):
         self.threshold, self.max_len = threshold, max_len
         self._texts: dict[str, np.ndarray] = {}
         self.last_confidence = 0.0
-        """The last rollout's confidence (the smallest step probability)."""
+        """The last rollout's confidence (the smallest step probability among the subgoals
+        the rules allow at that step)."""
 
     def rollout(self, task: Task, view: TextView) -> tuple[list[Subgoal], float]:
         """The head's plan from ``view`` and its confidence."""

@@ -4,6 +4,8 @@ and whole episodes that make no model request."""
 from __future__ import annotations
 
 import hashlib
+import json
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ from agent.cli import main
 from agent.slow.config import LLMConfig
 from agent.slow.llm_planner import LLMPlanner
 from agent.slow.plan_critic import PlanState, apply
-from agent.slow.plan_head_planner import PlanHeadPlanner
+from agent.slow.plan_head_planner import PlanHeadPlanner, roll_out
 from agent.slow.recipe_planner import RecipePlanner
 from consolidation.plan_head import PlanExample, plan_examples, train_plan_head
 from envs.tasks import load_tasks
@@ -130,6 +132,34 @@ def test_save_and_load_give_the_same_answers(head, tmp_path):
     assert np.allclose(head.next(text, {}, set()), again.next(text, {}, set()))
     with pytest.raises(FileNotFoundError, match="peam plans"):
         PlanHead.load(tmp_path / "none")
+
+
+def test_a_head_saved_with_another_state_layout_is_refused_by_name(head, tmp_path):
+    head.save(tmp_path / "head")
+    record = json.loads((tmp_path / "head" / "plan_head.json").read_text())
+    del record["state_dim"]  # a head from before the held-at-all inputs
+    (tmp_path / "head" / "plan_head.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="train it again with `peam plans`"):
+        PlanHead.load(tmp_path / "head")
+
+
+def test_the_rollout_takes_the_likeliest_subgoal_the_rules_allow():
+    vocab = ["make wood_pickaxe x1", "collect wood x3", "place table x1"]
+
+    class Head:  # prefers the pickaxe at every step, before it has wood or a table
+        def __init__(self):
+            self.vocab = vocab
+
+        def next(self, text, inventory, near):
+            return [0.6, 0.3, 0.1]
+
+    task = TASKS["make_wood_pickaxe"]
+    state = PlanState(Counter(), set())
+    plan, confidence = roll_out(Head(), np.zeros(384), task, state, set())
+    # Wood first (the only allowed step), then the table (wood held: collecting it is no
+    # step), then the pickaxe, allowed at last next to more wood (a table needs 2).
+    assert [s.text for s in plan] == ["collect wood x3", "place table x1", "make wood_pickaxe x1"]
+    assert confidence == pytest.approx(0.6 / 0.9)
 
 
 def test_peam_plans_trains_from_a_run_and_the_next_run_skips_the_llm(tmp_path, capsys):
