@@ -23,7 +23,7 @@ from agent.slow.config import ControllerConfig
 from agent.slow.explore import Explorer, likely_near
 from agent.slow.navigation import DO, ID, MOVE, NOOP, Goal, route, search, terrain
 from agent.slow.recipe_planner import SOURCES
-from agent.slow.shelter import NIGHT, Shelter
+from agent.slow.shelter import MORNING, NIGHT, Shelter
 from envs.crafter_env import ACTIONS
 from envs.text import view
 from memory.records import Decision, Failure, Subgoal
@@ -156,11 +156,13 @@ class DeliberateController:
         if threat is not None:
             return Decision(DO if threat == facing else MOVE[threat])
         if self.config.shelter and min(status["drink"], status["food"]) > 1:
-            seen = bool(np.isin(_view_area(sem, pos), list(MONSTERS)).any())
+            # A monster in view only matters to a sheltered player in the morning.
+            seen = self._shelter.active and daylight >= MORNING and self._monster_in_view(sem, pos)
             hide = self._shelter.step(sem, pos, facing, inv, daylight, status["energy"], seen)
             if hide is not None:
                 return Decision(hide)
-        survival = self._survival(sem, pos, facing, inv, status)
+        evening = self._dusk and NIGHT <= daylight < DUSK
+        survival = self._survival(sem, pos, facing, inv, status, evening)
         if survival is not None:
             return Decision(survival)
         return self._precondition(self.subgoal, obs, info, sem, pos, inv, in_view)
@@ -175,10 +177,15 @@ class DeliberateController:
                 return d
         return None
 
-    def _survival(self, sem, pos, facing, inv, status) -> int | None:
+    @staticmethod
+    def _monster_in_view(sem: np.ndarray, pos: tuple[int, int]) -> bool:
+        return bool(np.isin(_view_area(sem, pos), list(MONSTERS)).any())
+
+    def _survival(self, sem, pos, facing, inv, status, evening: bool) -> int | None:
+        """The survival reflex's action, or None; ``evening``: daylight is falling toward
+        the night (drink and food are topped up before it)."""
         cfg = self.config
         if self._mode is None:
-            evening = self._dusk and NIGHT <= (self._daylight or 1.0) < DUSK
             if status["drink"] <= (cfg.dusk_drink if evening else cfg.drink_low):
                 self._mode = "drink"
             elif status["food"] <= (cfg.dusk_food if evening else cfg.food_low):
