@@ -13,13 +13,19 @@ class ControllerConfig:
     food_low: int = 5
     """Hunt a cow when food falls to this."""
     energy_low: int = 1
+    """Sleep when energy falls to this."""
     dusk_drink: int = 7
     """In the evening (daylight falling, before the night) go to water when drink is at or
     below this: a night in the burrow costs about 6 drink, and one that runs out of drink
     or food leaves the burrow in the dark. Equal to drink_low: no evening top-up."""
     dusk_food: int = 6
     """In the evening hunt a cow when food is at or below this (a night costs about 5)."""
-    """Sleep when energy falls to this."""
+    finish_reach: int = 8
+    """A drink, food or sleep errand that is not urgent waits while the creature a
+    ``defeat`` subgoal is after is at most this many path steps away: the fight comes
+    first. 0: errands never wait."""
+    urgent: int = 2
+    """Drink, food or energy at or below this: the errand is urgent and never waits."""
     search_cost: int = 400
     """Largest path cost the search considers before giving up."""
     shelter: bool = True

@@ -162,7 +162,9 @@ class DeliberateController:
             if hide is not None:
                 return Decision(hide)
         evening = self._dusk and NIGHT <= daylight < DUSK
-        survival = self._survival(sem, pos, facing, inv, status, evening)
+        survival = None
+        if self._mode is not None or not self._target_near(sem, pos, facing, inv, status):
+            survival = self._survival(sem, pos, facing, inv, status, evening)
         if survival is not None:
             return Decision(survival)
         return self._precondition(self.subgoal, obs, info, sem, pos, inv, in_view)
@@ -180,6 +182,21 @@ class DeliberateController:
     @staticmethod
     def _monster_in_view(sem: np.ndarray, pos: tuple[int, int]) -> bool:
         return bool(np.isin(_view_area(sem, pos), list(MONSTERS)).any())
+
+    def _target_near(self, sem, pos, facing, inv, status) -> bool:
+        """The creature the subgoal is to defeat is within ``finish_reach`` path steps and
+        no need is urgent (a new errand then waits: the fight comes first)."""
+        cfg, sg = self.config, self.subgoal
+        if cfg.finish_reach <= 0 or sg is None or sg.skill != "defeat" or sg.target not in ID:
+            return False
+        if min(status["drink"], status["food"], status["energy"]) <= cfg.urgent:
+            return False
+        goal = self._facing_id(sem, ID[sg.target])
+        if goal(pos[0], pos[1], facing[0], facing[1]):
+            return True
+        grid = terrain(sem, inv)
+        grid[pos] = 0
+        return bool(search(grid, pos, facing, goal, cfg.finish_reach))
 
     def _survival(self, sem, pos, facing, inv, status, evening: bool) -> int | None:
         """The survival reflex's action, or None; ``evening``: daylight is falling toward

@@ -145,3 +145,31 @@ def test_tops_up_drink_in_the_evening_but_not_in_the_morning():
     assert first_step([0.9, 0.8])  # falling: evening, go to water first
     assert not first_step([0.7, 0.8])  # rising: morning, the subgoal goes on
     assert not first_step([0.9, 0.3])  # night: the burrow, not the water (none dug here)
+
+
+def test_a_fight_within_reach_comes_before_a_drink_errand_unless_drink_is_urgent():
+    from crafter import objects
+
+    def reflexive(drink: int, reach: int) -> bool:
+        env = envs.make("crafter")
+        env.reset(seed=3)
+        world = env.unwrapped._env._world
+        player = env.unwrapped._env._player
+        x, y = player.pos
+        spot = next(
+            (x + dx, y + dy)
+            for dx, dy in ((3, 0), (-3, 0), (0, 3), (0, -3), (2, 1), (-2, 1))
+            if world[x + dx, y + dy][1] is None and world[x + dx, y + dy][0] == "grass"
+        )
+        world.add(objects.Zombie(world, spot, player))
+        obs, _, _, _, info = env.step(0)  # noop: the zombie is now in the info
+        info["status"]["drink"] = drink
+        controller = DeliberateController(ControllerConfig(finish_reach=reach))
+        controller.begin(Subgoal("defeat", "zombie", 1))
+        for daylight in (0.9, 0.8):  # evening: drink <= 7 would send it to water
+            controller.act(obs, {**info, "daylight": daylight})
+        return controller.reflexive
+
+    assert not reflexive(drink=6, reach=8)  # the zombie first
+    assert reflexive(drink=6, reach=0)  # rule off: the errand
+    assert reflexive(drink=2, reach=8)  # urgent: water first
