@@ -66,12 +66,17 @@ class TriggerConfig:
 class PWConfig:
     cost: float = 1.0
     """Weight of the cost saved (slow-tier tokens and latency x recurrence)."""
-    stability: float = 1.0
-    """Weight of stability (how consistently the skill succeeds)."""
+    stability: float = 0.0
+    """Weight of stability (how consistently the skill succeeds). 0 by default: it ranks
+    the states of the skills that fail most (the ones left to learn) last, and the
+    teacher's labels are as good there as anywhere (`benchmarks/pw_budget.py`)."""
     redundancy: float = 1.0
     """Weight of non-redundancy (what the served adapter does not cover yet)."""
-    interference: float = 1.0
-    """Weight of low interference with other categories."""
+    interference: float = 0.0
+    """Weight of low interference with other categories. 0 by default: the adapters are
+    physically isolated, so one category's training cannot disturb another's, and the
+    states most like other categories' data are a category's hardest (crafting an iron
+    pickaxe in the mines looks like mining)."""
     select: float = 0.7
     """Fraction of the category's new labelled states (top PW) a round trains on."""
 

@@ -1,0 +1,231 @@
+"""PW selection vs every new state across update budgets: held-out label accuracy.
+
+A store of labelled play (the fast tier with hand-off, every visited state labelled by
+the slow controller) is consolidated into one category's next adapter version, starting
+from a published fast tier (its trunk and served adapters), twice per budget and
+training seed: on the top ``pw.select`` of the new states by PW, and on all of them.
+Each candidate is then scored on a second store's fast-tier states (other seeds): the
+share of states where its action is one of the teacher's, overall and split by whether
+the served version already got the state right (``fixed``: wrong before, right now;
+``broken``: right before, wrong now). Nothing in the inputs changes: training happens
+in temporary copies. Last line: ``ratio: X`` = PW's mean accuracy / everything's at the
+smallest budget.
+
+    .venv/bin/python benchmarks/pw_budget.py --fast models/loop \\
+        --store runs/pw-train/store.sqlite --heldout runs/pw-heldout/store.sqlite \\
+        --category craft [--old runs/pw-old/store.sqlite] [--budgets 25,50,100,300] \\
+        [--seeds 0,1,2] [--weights 1,1,1,1] [--select 0.7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from agent.evolve.config import LoopConfig
+from agent.evolve.gate import play_version
+from agent.fast import registry
+from agent.fast.adapters import load_adapter, with_adapters
+from agent.fast.trunk import load_trunk
+from consolidation.bc import batch_tensors, bc_loss
+from consolidation.config import ConsolidateConfig
+from consolidation.daemon import Consolidator
+from consolidation.worthiness import COMPONENTS
+from envs.config import build
+from envs.tasks import CATEGORIES
+from memory.store import ExperienceStore
+from memory.text_embedding import SubgoalEmbedder
+from memory.transitions import Transitions, load_transitions
+
+
+def append(db: sqlite3.Connection, other: Path) -> None:
+    """Append every row of the store ``other`` to ``db`` (ids shifted past db's own)."""
+    db.execute("ATTACH ? AS o", (str(other),))
+    shift = {
+        t: db.execute(f"SELECT COALESCE(MAX(id), 0) FROM main.{t}").fetchone()[0]
+        for t in ("runs", "episodes", "attempts", "planner_calls")
+    }
+    r, e, a, c = (shift[t] for t in ("runs", "episodes", "attempts", "planner_calls"))
+    db.execute(f"INSERT INTO runs SELECT id + {r}, name, config, created FROM o.runs")
+    cols = [row[1] for row in db.execute("PRAGMA main.table_info(episodes)")]
+    rest = ", ".join(cols[2:])
+    db.execute(
+        f"INSERT INTO episodes (id, run_id, {rest}) SELECT id + {e}, run_id + {r}, {rest}"
+        " FROM o.episodes"
+    )
+    cols = [row[1] for row in db.execute("PRAGMA main.table_info(attempts)")]
+    rest = ", ".join(x for x in cols if x not in ("id", "episode_id", "corrects"))
+    db.execute(
+        f"INSERT INTO attempts (id, episode_id, corrects, {rest}) SELECT id + {a},"
+        f" episode_id + {e}, corrects + {a}, {rest} FROM o.attempts"
+    )
+    cols = [row[1] for row in db.execute("PRAGMA main.table_info(steps)")]
+    rest = ", ".join(x for x in cols if x not in ("episode_id", "attempt_id"))
+    db.execute(
+        f"INSERT INTO steps (episode_id, attempt_id, {rest}) SELECT episode_id + {e},"
+        f" attempt_id + {a}, {rest} FROM o.steps"
+    )
+    cols = [row[1] for row in db.execute("PRAGMA main.table_info(planner_calls)")]
+    rest = ", ".join(x for x in cols if x not in ("id", "episode_id", "attempt_id"))
+    db.execute(
+        f"INSERT INTO planner_calls (id, episode_id, attempt_id, {rest}) SELECT id + {c},"
+        f" episode_id + {e}, attempt_id + {a}, {rest} FROM o.planner_calls"
+    )
+    db.commit()
+    db.execute("DETACH o")
+
+
+def prepare(fast: Path, store: Path, old: Path | None, work: Path, category: str) -> None:
+    """``work`` = a copy of the fast tier and of ``store``; with ``old`` (what the served
+    version learned from) the store holds ``old`` first and the served version's record
+    says it has seen exactly that, so a round replays it as the loop would."""
+    shutil.copytree(fast / "trunk", work / "trunk")
+    shutil.copytree(fast / "adapters", work / "adapters")
+    with sqlite3.connect(old or store) as src, sqlite3.connect(work / "store.sqlite") as dst:
+        src.backup(dst)
+        if old is None:
+            return
+        seen = dst.execute("SELECT COALESCE(MAX(id), 0) FROM attempts").fetchone()[0]
+        append(dst, store)
+    meta_file = registry.served_folder(work, category) / "peam_adapter.json"
+    meta = json.loads(meta_file.read_text())
+    meta.update(store=str((work / "store.sqlite").resolve()), last_attempt_id=seen)
+    meta_file.write_text(json.dumps(meta))
+
+
+def train(work: Path, cfg: ConsolidateConfig, category: str, embedder) -> None:
+    """One round of ``category`` in the prepared folder ``work``."""
+    daemon = Consolidator(work, cfg, embedder=embedder, log=lambda _: None, tensorboard=False)
+    with ExperienceStore(work / "store.sqlite") as s:
+        until = max(a.id for a in s.attempts())
+    trunk, meta = load_trunk(work / "trunk")
+    daemon._consolidate(category, trunk, meta["trunk_sha256"], {"until": until})
+
+
+@torch.no_grad()
+def hits(root: Path, category: str, data: Transitions, table: torch.Tensor) -> np.ndarray:
+    """Per state of ``data``: the served version of ``category`` in ``root`` acts as taught."""
+    trunk, meta = load_trunk(root / "trunk")
+    model = with_adapters(trunk, CATEGORIES)
+    load_adapter(model, category, registry.served_folder(root, category), meta["trunk_sha256"])
+    model.set_adapter(category)
+    model.eval()
+    out = []
+    for start in range(0, len(data), 1024):
+        idx = np.arange(start, min(start + 1024, len(data)))
+        batch = batch_tensors(data, idx, table, torch.device("cpu"))
+        out.append(bc_loss(lambda g, t, v: model(g, t, v), batch)[1].numpy().astype(bool))
+    return np.concatenate(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--fast", required=True, help="a published fast tier (trunk/, adapters/)")
+    parser.add_argument("--store", required=True, help="labelled play to consolidate")
+    parser.add_argument("--heldout", required=True, help="labelled play on other seeds")
+    parser.add_argument("--category", default="craft")
+    parser.add_argument("--budgets", default="25,50,100,300")
+    parser.add_argument("--seeds", default="0,1,2", help="training seeds (batch order)")
+    parser.add_argument(
+        "--weights",
+        default=None,
+        help="PW weights cost,stability,redundancy,interference (default: the config's)",
+    )
+    parser.add_argument(
+        "--play",
+        default="",
+        help="seeds the first seed's candidates also play, fast tier alone (e.g. 60000-60019)",
+    )
+    parser.add_argument(
+        "--old", default=None, help="what the served version learned from (replayed)"
+    )
+    parser.add_argument("--select", type=float, default=None, help="fraction PW keeps")
+    parser.add_argument(
+        "--config", default=None, help="loop config (default: the fast tier's loop_config.yaml)"
+    )
+    args = parser.parse_args()
+    fast = Path(args.fast)
+    config_file = Path(args.config) if args.config else fast / "loop_config.yaml"
+    loop = build(LoopConfig, yaml.safe_load(config_file.read_text()))
+    base = loop.consolidate
+    if args.weights:
+        for name, w in zip(COMPONENTS, args.weights.split(","), strict=True):
+            setattr(base.pw, name, float(w))
+    if args.select:
+        base.pw.select = args.select
+    old = Path(args.old) if args.old else None
+    embedder = SubgoalEmbedder()
+    held = load_transitions(
+        [Path(args.heldout)],
+        keep=lambda a: a.tier == "fast" and a.subgoal.category == args.category,
+    )
+    table = torch.from_numpy(embedder.embed(held.texts))
+    served = hits(fast, args.category, held, table)
+    print(
+        f"{args.category}: {len(held)} held-out fast-tier states; served version"
+        f" v{registry.latest(fast, args.category)} acts as taught on {served.mean():.1%}"
+    )
+    weights = ", ".join(f"{n} {getattr(base.pw, n):g}" for n in COMPONENTS)
+    print(f"PW weights: {weights}; PW keeps {base.pw.select:.0%} of the new states")
+    print(f"{'budget':>6s} {'variant':>10s} {'accuracy':>18s} {'fixed':>7s} {'broken':>7s}")
+    first: dict[str, float] = {}
+    played: dict[tuple[int, str], dict] = {}
+    for budget in [int(b) for b in args.budgets.split(",")]:
+        for name, pw in (("pw", True), ("everything", False)):
+            acc, fixed, broken = [], [], []
+            for seed in [int(s) for s in args.seeds.split(",")]:
+                cfg = copy.deepcopy(base)
+                cfg.select_by_pw = pw
+                cfg.trainer.updates = budget
+                cfg.trainer.warmup = max(1, budget // 10)
+                cfg.trainer.bc.seed = seed
+                cfg.device = "cpu"
+                with tempfile.TemporaryDirectory() as tmp:
+                    work = Path(tmp)
+                    prepare(fast, Path(args.store), old, work, args.category)
+                    train(work, cfg, args.category, embedder)
+                    now = hits(work, args.category, held, table)
+                    if args.play and not acc:
+                        version = registry.latest(work, args.category)
+                        row = play_version(
+                            loop.run, work, args.category, version, args.play, work / "play"
+                        )
+                        played[(budget, name)] = row
+                acc.append(now.mean())
+                fixed.append((now & ~served).sum())
+                broken.append((~now & served).sum())
+            spread = f"{np.mean(acc):.1%} ({min(acc):.1%}-{max(acc):.1%})"
+            print(
+                f"{budget:>6d} {name:>10s} {spread:>18s} {np.mean(fixed):>7.0f}"
+                f" {np.mean(broken):>7.0f}",
+                flush=True,
+            )
+            first.setdefault(name, float(np.mean(acc)))
+    if args.play:
+        with tempfile.TemporaryDirectory() as tmp:
+            version = registry.latest(fast, args.category)
+            served_row = play_version(
+                loop.run, fast, args.category, version, args.play, Path(tmp) / "play"
+            )
+        tasks = sorted(served_row["per_task"])
+        first_seed = args.seeds.split(",")[0]
+        print(f"played, fast tier alone, seeds {args.play} (training seed {first_seed}):")
+        print(f"{'candidate':>16s} " + " ".join(f"{t:>18s}" for t in tasks) + "  total")
+        rows = {"served": served_row} | {f"{b} {n}": r for (b, n), r in played.items()}
+        for name, row in rows.items():
+            cells = " ".join(f"{row['per_task'].get(t, 0):>18d}" for t in tasks)
+            print(f"{name:>16s} {cells} {row['successes']:>4d}/{row['episodes']}")
+    print(f"ratio: {first['pw'] / max(1e-9, first['everything']):.3f}")
+
+
+if __name__ == "__main__":
+    main()
