@@ -162,9 +162,7 @@ class DeliberateController:
             if hide is not None:
                 return Decision(hide)
         evening = self._dusk and NIGHT <= daylight < DUSK
-        survival = None
-        if self._mode is not None or not self._target_near(sem, pos, facing, inv, status):
-            survival = self._survival(sem, pos, facing, inv, status, evening)
+        survival = self._survival(sem, pos, facing, inv, status, evening)
         if survival is not None:
             return Decision(survival)
         return self._precondition(self.subgoal, obs, info, sem, pos, inv, in_view)
@@ -209,6 +207,9 @@ class DeliberateController:
                 self._mode = "food"
             elif status["energy"] <= cfg.energy_low:
                 self._mode = "sleep"
+            if self._mode is not None and self._target_near(sem, pos, facing, inv, status):
+                self._mode = None  # the fight first: the errand can wait
+                return None
         if self._mode == "drink" and status["drink"] < 9:
             action = self._interact(sem, pos, facing, inv, self._facing_id(sem, ID["water"]), DO)
             if action is None and self.fair:
