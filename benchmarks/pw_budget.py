@@ -36,7 +36,7 @@ from agent.evolve.gate import play_version
 from agent.fast import registry
 from agent.fast.adapters import load_adapter, with_adapters
 from agent.fast.trunk import load_trunk
-from consolidation.bc import batch_tensors, bc_loss
+from consolidation.bc import acts_as_taught
 from consolidation.config import ConsolidateConfig
 from consolidation.daemon import Consolidator
 from consolidation.worthiness import COMPONENTS
@@ -111,7 +111,6 @@ def train(work: Path, cfg: ConsolidateConfig, category: str, embedder) -> None:
     daemon._consolidate(category, trunk, meta["trunk_sha256"], {"until": until})
 
 
-@torch.no_grad()
 def hits(root: Path, category: str, data: Transitions, table: torch.Tensor) -> np.ndarray:
     """Per state of ``data``: the served version of ``category`` in ``root`` acts as taught."""
     trunk, meta = load_trunk(root / "trunk")
@@ -119,12 +118,7 @@ def hits(root: Path, category: str, data: Transitions, table: torch.Tensor) -> n
     load_adapter(model, category, registry.served_folder(root, category), meta["trunk_sha256"])
     model.set_adapter(category)
     model.eval()
-    out = []
-    for start in range(0, len(data), 1024):
-        idx = np.arange(start, min(start + 1024, len(data)))
-        batch = batch_tensors(data, idx, table, torch.device("cpu"))
-        out.append(bc_loss(lambda g, t, v: model(g, t, v), batch)[1].numpy().astype(bool))
-    return np.concatenate(out)
+    return acts_as_taught(lambda g, t, v: model(g, t, v), data, table, torch.device("cpu"))
 
 
 def main() -> None:

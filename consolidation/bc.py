@@ -175,12 +175,19 @@ def train_bc(
 
 
 @torch.no_grad()
-def evaluate_accuracy(
+def acts_as_taught(
     forward: Forward, data: Transitions, text_table: torch.Tensor, device: torch.device
-) -> float:
-    correct = 0
+) -> np.ndarray:
+    """Per state of ``data``: the policy's most probable action is one of the teacher's."""
+    out = [np.zeros(0, dtype=bool)]
     for start in range(0, len(data), 1024):
         idx = np.arange(start, min(start + 1024, len(data)))
         batch = batch_tensors(data, idx, text_table, device)
-        correct += int(bc_loss(forward, batch)[1].sum())
-    return correct / max(1, len(data))
+        out.append(bc_loss(forward, batch)[1].cpu().numpy().astype(bool))
+    return np.concatenate(out)
+
+
+def evaluate_accuracy(
+    forward: Forward, data: Transitions, text_table: torch.Tensor, device: torch.device
+) -> float:
+    return int(acts_as_taught(forward, data, text_table, device).sum()) / max(1, len(data))
