@@ -24,6 +24,7 @@ import copy
 import json
 import shutil
 import sqlite3
+import sys
 import tempfile
 from pathlib import Path
 
@@ -148,6 +149,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     fast = Path(args.fast)
+    needed = [fast / "trunk" / "trunk.json", Path(args.store), Path(args.heldout)]
+    for path in needed + ([Path(args.old)] if args.old else []):
+        if not path.exists():
+            sys.exit(f"{path} does not exist; the docstring (--help) shows the runs that make it")
     config_file = Path(args.config) if args.config else fast / "loop_config.yaml"
     loop = build(LoopConfig, yaml.safe_load(config_file.read_text()))
     base = loop.consolidate
