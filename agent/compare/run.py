@@ -31,7 +31,7 @@ import torch
 import yaml
 
 from agent.compare.config import AgentSpec, CompareConfig
-from agent.loop.build import make_env, make_fast, make_planner, make_runner
+from agent.loop.build import fast_config, make_env, make_fast, make_planner, make_runner
 from agent.loop.config import RunConfig, load_config
 from agent.loop.pool import stop_pool
 from agent.loop.run_folder import (
@@ -193,7 +193,7 @@ def evaluate_agent(name: str, spec: AgentSpec, cfg: CompareConfig, out: Path) ->
     run_cfg = run_config(cfg, spec, folder / "memory")
     tasks = select(load_tasks(cfg.tasks_file), cfg.tasks)
     seeds = parse_seeds(cfg.seeds)
-    samples = (spec.kind == "peam" and run_cfg.fast.temperature > 0) or (
+    samples = (spec.kind == "peam" and fast_config(run_cfg).temperature > 0) or (
         spec.kind == "retrieval" and run_cfg.retrieval.sample
     )
     attempts = cfg.attempts if samples else 1

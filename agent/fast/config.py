@@ -15,7 +15,13 @@ class FastConfig:
     device: str = "auto"
     """auto = CUDA when present (bf16 autocast there), else CPU."""
     temperature: float = 0.7
-    """Sampling temperature over the action logits; 0 = always the most likely action."""
+    """Sampling temperature over the action logits; 0 = always the most likely action. The
+    fast tier alone (no hand-off) samples at this: it has no other way out of a loop."""
+    handoff_temperature: float | None = 0.3
+    """With hand-off (``runner.handoff``) the policy samples at this temperature instead: a
+    stalled attempt goes to the slow tier, so the fast tier keeps to its likeliest actions
+    (PEAM on 200 fresh seeds each of the three longest tasks: 522 won at 0.3, 522 at 0,
+    506 at 0.7; docs/results.md). None = ``temperature`` in both modes."""
     threads: int = 1
     """torch CPU threads for inference (one is fastest for batch-1 decisions)."""
     gate: bool = False

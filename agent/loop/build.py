@@ -4,10 +4,12 @@ run folder, the worker pool and the comparison's GIFs all call :func:`make_runne
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import envs
+from agent.fast.config import FastConfig
 from agent.loop.config import RunConfig
 from agent.loop.runner import EpisodeRunner, EpisodeWriter, FastTier, SlowExecutor
 from agent.slow.planner import Planner
@@ -67,12 +69,21 @@ def make_controller(cfg: RunConfig) -> SlowExecutor:
     return DeliberateController(cfg.controller)
 
 
+def fast_config(cfg: RunConfig) -> FastConfig:
+    """The fast tier's settings as this run plays them: with hand-off it samples at
+    ``fast.handoff_temperature``."""
+    fast = cfg.fast
+    if cfg.runner.handoff and fast.handoff_temperature is not None:
+        return dataclasses.replace(fast, temperature=fast.handoff_temperature)
+    return fast
+
+
 def make_fast(cfg: RunConfig) -> FastTier | None:
     """The executor that takes subgoals before the slow tier: fast tier, retrieval agent, none."""
     if cfg.fast.dir:
         from agent.fast.executor import FastExecutor
 
-        return FastExecutor(cfg.fast)
+        return FastExecutor(fast_config(cfg))
     if cfg.retrieval.dir:
         from agent.fast.retrieval_executor import RetrievalExecutor
         from memory.retrieval import RetrievalMemory

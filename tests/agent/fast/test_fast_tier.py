@@ -122,6 +122,23 @@ def test_slow_retry_takes_a_failed_fast_attempt_before_the_planner_is_asked(fast
         assert retry.id in asked
 
 
+def test_with_hand_off_the_fast_tier_samples_at_the_hand_off_temperature(fast_dir):
+    from agent.loop.build import fast_config, make_fast
+    from agent.loop.config import RunConfig
+    from envs.config import load_dataclass
+
+    def played(*overrides: str) -> float:
+        cfg = load_dataclass(RunConfig, None, [f"fast.dir={fast_dir}", *overrides], "")
+        fast = make_fast(cfg)
+        assert fast is not None and fast.config.temperature == fast_config(cfg).temperature
+        return fast.config.temperature
+
+    assert played() == 0.3  # hand-off: its likeliest actions (a stall goes to the slow tier)
+    assert played("runner.handoff=false") == 0.7  # alone: sampling gets it out of loops
+    assert played("fast.handoff_temperature=null") == 0.7
+    assert played("fast.handoff_temperature=0", "fast.temperature=1.5") == 0.0
+
+
 def test_fast_only_mode_never_hands_off(fast_dir, tmp_path):
     store = ExperienceStore(tmp_path / "s.sqlite")
     run = store.start_run("fast-only", {})
