@@ -20,7 +20,7 @@ SKILLS: dict[str, str] = {
 
 TIERS = ("slow", "fast")
 
-EXECUTION_FAILURES = frozenset({"stalled", "budget", "unreachable", "aborted"})
+EXECUTION_FAILURES = frozenset({"stalled", "looping", "budget", "unreachable", "aborted"})
 """Failure codes of carrying a subgoal out, not of its plan: retried without asking the
 model, and they do not discredit a plan memory."""
 

@@ -38,7 +38,14 @@ class RunnerConfig:
     items, a station out of view); false: the policy alone decides every step."""
     stall_steps: int = 60
     """A fast-tier attempt gives up after this many steps without progress on its own
-    verifier's counter, so the slow tier (or, without hand-off, the planner) corrects it."""
+    verifier's counter, so the slow tier (or, without hand-off, the planner) corrects it;
+    0 = off."""
+    idle_steps: int = 20
+    """With hand-off, a fast-tier attempt also gives up ("looping") after this many of the
+    policy's own steps in a row that neither make progress nor reach a cell it has not
+    stood on in this attempt (e.g. pacing between two cells), and the slow tier takes it
+    over; 0 = off. Without hand-off it is off: a policy that waits (a sapling ripening)
+    would be cut and retried by itself."""
     label: bool = True
     """At every fast-tier step, ask the slow controller what it would do there and store its
     equally good actions with the step (the DAgger label consolidation trains on)."""

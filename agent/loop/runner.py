@@ -16,6 +16,7 @@ import gymnasium
 import numpy as np
 
 from agent.loop.config import RunnerConfig
+from agent.loop.stall import StallWatch
 from agent.slow.planner import Planner
 from envs.features import encode, features
 from envs.tasks import Task
@@ -292,7 +293,8 @@ class EpisodeRunner:
                 guard = self.executor.guard if tier == "fast" and cfg.guard else None
                 teacher = getattr(self.executor, "advise", None) if cfg.label else None
                 failure: Failure | None = None
-                progress, stalled = verifier.value(info), 0
+                idle = cfg.idle_steps if cfg.handoff else 0  # alone, waiting would be cut
+                watch = StallWatch(verifier, info, cfg.stall_steps, idle)
                 for _ in range(cfg.subgoal_budget):
                     decision = guard(obs, info) if guard is not None else None
                     actor, label = "guard", None
@@ -326,13 +328,9 @@ class EpisodeRunner:
                     if success or terminated or truncated or verifier.check(info, baseline):
                         break
                     if tier == "fast":
-                        now = verifier.value(info)
-                        stalled = 0 if now != progress else stalled + 1
-                        progress = now
-                        if stalled >= cfg.stall_steps:
-                            failure = Failure(
-                                "stalled", f"no progress in {stalled} steps", view(obs, info)
-                            )
+                        given_up = watch.step(info, own=actor == tier)
+                        if given_up is not None:
+                            failure = Failure(*given_up, view(obs, info))
                             break
                 verified = verifier.check(info, baseline)
                 if not verified and failure is None:
