@@ -39,23 +39,21 @@ class StallWatch:
         """After one env step (``own``: the policy acted, not the guard): (code, reason)
         when the attempt should give up, else None."""
         now = self.verifier.value(info)
-        moved = now != self.progress
+        progressed = now != self.progress
         self.progress = now
-        self.stalled = 0 if moved else self.stalled + 1
+        self.stalled = 0 if progressed else self.stalled + 1
         if "player_pos" in info:
             cell = _cell(info)
             new = cell not in self.visited
             self.visited.add(cell)
         else:
             new = True  # a backend without positions: only the stall counter applies
-        if moved:
+        if progressed:
             self.idle = 0
         elif own:
             self.idle = 0 if new else self.idle + 1
         if self.stall_steps and self.stalled >= self.stall_steps:
             return "stalled", f"no progress in {self.stalled} steps"
         if self.idle_steps and self.idle >= self.idle_steps:
-            return "looping", (
-                f"no progress and no cell not stood on before in {self.idle} steps of its own"
-            )
+            return "looping", f"no progress and no new cell in {self.idle} steps of its own"
         return None
