@@ -9,12 +9,14 @@ share of states where its action is one of the teacher's, overall and split by w
 the served version already got the state right (``fixed``: wrong before, right now;
 ``broken``: right before, wrong now). Nothing in the inputs changes: training happens
 in temporary copies. Last line: ``ratio: X`` = PW's mean accuracy / everything's at the
-smallest budget.
+smallest budget. With ``--play SEEDS`` the first training seed's candidates (with
+``--play-all`` every seed's) also play those world seeds, fast tier alone, and the paired
+totals per budget end with PW's and everything's wins and McNemar's p.
 
     .venv/bin/python benchmarks/pw_budget.py --fast models/loop \\
         --store runs/pw-train/store.sqlite --heldout runs/pw-heldout/store.sqlite \\
         --category craft [--old runs/pw-old/store.sqlite] [--budgets 25,50,100,300] \\
-        [--seeds 0,1,2] [--weights 1,1,1,1] [--select 0.7]
+        [--seeds 0,1,2] [--weights 1,1,1,1] [--select 0.7] [--play 60000-60039 --play-all]
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy as np
 import torch
 import yaml
 
+from agent.compare.stats import mcnemar
 from agent.evolve.config import LoopConfig
 from agent.evolve.gate import play_version
 from agent.fast import registry
@@ -122,6 +125,38 @@ def hits(root: Path, category: str, data: Transitions, table: torch.Tensor) -> n
     return acts_as_taught(lambda g, t, v: model(g, t, v), data, table, torch.device("cpu"))
 
 
+def won(store_path: Path, category: str) -> dict[tuple[str, int], bool]:
+    """Per (task, world seed) of a play run: the episode was won."""
+    with ExperienceStore(store_path) as store:
+        return {
+            (e.task_id, e.seed): bool(e.success) for e in store.episodes() if e.category == category
+        }
+
+
+def paired_totals(played: dict[tuple[int, str, int], dict]) -> None:
+    """Per budget, PW vs everything over every training seed that played both: games won
+    and the exact McNemar test, paired by (training seed, task, world seed)."""
+    for budget in sorted({b for b, _, _ in played}):
+        seeds = sorted(
+            s for b, n, s in played if b == budget and n == "pw" and (b, "everything", s) in played
+        )
+        only_pw = only_all = wins_pw = wins_all = games = 0
+        for s in seeds:
+            a, b = played[(budget, "pw", s)]["won"], played[(budget, "everything", s)]["won"]
+            for key in a.keys() & b.keys():
+                games += 1
+                wins_pw, wins_all = wins_pw + a[key], wins_all + b[key]
+                only_pw, only_all = (
+                    only_pw + (a[key] and not b[key]),
+                    only_all + (b[key] and not a[key]),
+                )
+        print(
+            f"{budget} updates, training seeds {','.join(map(str, seeds))}: PW {wins_pw}/{games},"
+            f" everything {wins_all}/{games}; won by PW only {only_pw}, by everything only"
+            f" {only_all}, McNemar p = {mcnemar(only_pw, only_all):.3g}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fast", required=True, help="a published fast tier (trunk/, adapters/)")
@@ -139,6 +174,11 @@ def main() -> None:
         "--play",
         default="",
         help="seeds the first seed's candidates also play, fast tier alone (e.g. 60000-60019)",
+    )
+    parser.add_argument(
+        "--play-all",
+        action="store_true",
+        help="every training seed's candidates play (paired totals and McNemar per budget)",
     )
     parser.add_argument(
         "--old", default=None, help="what the served version learned from (replayed)"
@@ -177,7 +217,7 @@ def main() -> None:
     print(f"PW weights: {weights}; PW keeps {base.pw.select:.0%} of the new states")
     print(f"{'budget':>6s} {'variant':>10s} {'accuracy':>18s} {'fixed':>7s} {'broken':>7s}")
     first: dict[str, float] = {}
-    played: dict[tuple[int, str], dict] = {}
+    played: dict[tuple[int, str, int], dict] = {}
     for budget in [int(b) for b in args.budgets.split(",")]:
         for name, pw in (("pw", True), ("everything", False)):
             acc, fixed, broken = [], [], []
@@ -193,12 +233,13 @@ def main() -> None:
                     prepare(fast, Path(args.store), old, work, args.category)
                     train(work, cfg, args.category, embedder)
                     now = hits(work, args.category, held, table)
-                    if args.play and not acc:
+                    if args.play and (args.play_all or not acc):
                         version = registry.latest(work, args.category)
                         row = play_version(
                             loop.run, work, args.category, version, args.play, work / "play"
                         )
-                        played[(budget, name)] = row
+                        row["won"] = won(work / "play" / "store.sqlite", args.category)
+                        played[(budget, name, seed)] = row
                 acc.append(now.mean())
                 fixed.append((now & ~served).sum())
                 broken.append((~now & served).sum())
@@ -216,13 +257,13 @@ def main() -> None:
                 loop.run, fast, args.category, version, args.play, Path(tmp) / "play"
             )
         tasks = sorted(served_row["per_task"])
-        first_seed = args.seeds.split(",")[0]
-        print(f"played, fast tier alone, seeds {args.play} (training seed {first_seed}):")
-        print(f"{'candidate':>16s} " + " ".join(f"{t:>18s}" for t in tasks) + "  total")
-        rows = {"served": served_row} | {f"{b} {n}": r for (b, n), r in played.items()}
+        print(f"played, fast tier alone, seeds {args.play}:")
+        print(f"{'candidate (seed)':>22s} " + " ".join(f"{t:>18s}" for t in tasks) + "  total")
+        rows = {"served": served_row} | {f"{b} {n} ({s})": r for (b, n, s), r in played.items()}
         for name, row in rows.items():
             cells = " ".join(f"{row['per_task'].get(t, 0):>18d}" for t in tasks)
-            print(f"{name:>16s} {cells} {row['successes']:>4d}/{row['episodes']}")
+            print(f"{name:>22s} {cells} {row['successes']:>4d}/{row['episodes']}")
+        paired_totals(played)
     print(f"ratio: {first['pw'] / max(1e-9, first['everything']):.3f}")
 
 

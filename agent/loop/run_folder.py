@@ -86,6 +86,18 @@ def _check_plannable(config: RunConfig, tasks: list[Task]) -> None:
             raise ConfigError(f"task {task.id!r} cannot be planned: {why}")
 
 
+RUNNER_LEAST = {
+    "envs": 1,
+    "subgoal_budget": 1,
+    "max_attempts": 1,
+    "max_corrections": 0,
+    "stall_steps": 0,
+    "idle_steps": 0,
+}
+"""Smallest valid value of each count in ``runner`` (a negative step limit would give up
+every attempt at once)."""
+
+
 def _validate(config: RunConfig) -> None:
     if envs.backend_name(config.backend) is None:
         raise envs.UnknownBackendError(
@@ -106,8 +118,11 @@ def _validate(config: RunConfig) -> None:
             f"unknown controller.sees {config.controller.sees!r}; valid choices:"
             f" {', '.join(envs.SEES)} (world is an all-seeing oracle, for comparison only)"
         )
-    if config.runner.envs < 1:
-        raise ConfigError(f"runner.envs must be >= 1, got {config.runner.envs}")
+    for key, least in RUNNER_LEAST.items():
+        value = getattr(config.runner, key)
+        if value < least:
+            off = " (0 = off)" if least == 0 and key.endswith("_steps") else ""
+            raise ConfigError(f"runner.{key} must be >= {least}{off}, got {value}")
     if config.runner.vector not in ("sync", "async"):
         raise ConfigError(
             f"unknown runner.vector {config.runner.vector!r}; valid choices: sync, async"

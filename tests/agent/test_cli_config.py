@@ -140,3 +140,21 @@ def test_configuration_doc_is_generated_from_the_docstrings() -> None:
 
     doc = (ROOT / "docs" / "configuration.md").read_text()
     assert doc == config_reference(), "run: .venv/bin/python scripts/config_docs.py"
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("runner.idle_steps=-1", "runner.idle_steps must be >= 0 (0 = off), got -1"),
+        ("runner.stall_steps=-5", "runner.stall_steps must be >= 0 (0 = off), got -5"),
+        ("runner.subgoal_budget=0", "runner.subgoal_budget must be >= 1, got 0"),
+    ],
+)
+def test_a_negative_runner_count_is_refused_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture, key: str, message: str
+) -> None:
+    out = tmp_path / "run"
+    argv = ["run", "--config", "configs/run/demo.yaml", "--set", key, "--out", str(out)]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
