@@ -7,7 +7,8 @@ episode is stored once and no step is lost or doubled. A worker that dies
 mid-episode (Ray restarts the actor, ``max_restarts``; a local pool is rebuilt)
 has its spec resubmitted, up to ``retries`` times. The fast tier's (or
 retrieval memory's) files are read once and shipped to every worker
-(``ray.put``: one copy in the object store).
+(``ray.put``: one copy in the object store); of a fast tier only the files its
+executor reads.
 """
 
 from __future__ import annotations
@@ -40,10 +41,29 @@ class WorkerLost(RuntimeError):
     """A spec failed on every retry (its worker kept dying)."""
 
 
-def read_folder(folder: str) -> Files:
-    """Every file under ``folder`` by relative path (what workers need of a memory folder)."""
+def read_folder(folder: str, keep: Callable[[Path], bool] | None = None) -> Files:
+    """Every file under ``folder`` (those ``keep`` accepts) by relative path."""
     root = Path(folder)
-    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    rels = (p.relative_to(root) for p in root.rglob("*") if p.is_file())
+    return {str(rel): (root / rel).read_bytes() for rel in rels if keep is None or keep(rel)}
+
+
+def memory_files(config: Any) -> Files | None:
+    """What workers need of the memory folder: of a fast tier only what the executor reads
+    (trunk, every adapter version, the adapter gate, train.json), so a `peam loop` folder's
+    store and round runs (gigabytes after a few rounds) stay home; a retrieval memory
+    whole."""
+    if config.fast.dir:
+        from agent.fast.gate import META, WEIGHTS
+
+        files = {f"gate/{WEIGHTS}", f"gate/{META}", "train.json"}
+        return read_folder(
+            config.fast.dir,
+            lambda rel: rel.parts[0] in ("trunk", "adapters") or rel.as_posix() in files,
+        )
+    if config.retrieval.dir:
+        return read_folder(config.retrieval.dir)
+    return None
 
 
 def write_folder(files: Files, root: Path) -> str:
@@ -245,8 +265,7 @@ def dispatch(
     env_factory: str = "",
 ) -> Iterator[PlayedEpisode]:
     """Ray when ``ray_address`` is given ("local" starts one here), else a local pool."""
-    folder = config.fast.dir or config.retrieval.dir
-    files = read_folder(folder) if folder else None
+    files = memory_files(config)
     raw = asdict(config)
     if ray_address is not None:
         address = "" if ray_address == "local" else ray_address

@@ -10,7 +10,7 @@ import pytest
 
 from agent.cli import main
 from agent.loop.config import load_config
-from agent.loop.pool import EpisodeSpec, Worker, dispatch, store_once
+from agent.loop.pool import EpisodeSpec, Worker, dispatch, memory_files, store_once
 from agent.loop.summary import read_episodes
 from memory.store import ExperienceStore
 
@@ -105,3 +105,39 @@ def test_peam_run_with_workers_matches_the_sequential_run(tmp_path):
     summaries = [json.loads((tmp_path / n / "summary.json").read_text()) for n in ("one", "two")]
     assert summaries[0]["tasks"] == summaries[1]["tasks"]
     assert main([*args, "--out", str(tmp_path / "v"), "--workers", "2", "--video"]) == 2
+
+
+def test_workers_get_only_the_files_the_fast_tier_reads(tmp_path: Path) -> None:
+    """A `peam loop` folder as fast.dir: its store and round runs are never shipped."""
+    loop = tmp_path / "loop"
+    for rel in (
+        "trunk/trunk.safetensors",
+        "trunk/trunk.json",
+        "adapters/craft/LATEST",
+        "adapters/craft/v1/adapter_model.safetensors",
+        "gate/gate.safetensors",
+        "gate/gate.json",
+        "train.json",
+        "store.sqlite",
+        "rounds/r0/eval-fast/store.sqlite",
+        "gate/craft-v1/store.sqlite",
+        "consolidation/decisions.jsonl",
+    ):
+        (loop / rel).parent.mkdir(parents=True, exist_ok=True)
+        (loop / rel).write_bytes(rel.encode())
+    cfg = load_config(None, [f"fast.dir={loop}"])
+    files = memory_files(cfg)
+    assert files is not None
+    assert sorted(files) == [
+        "adapters/craft/LATEST",
+        "adapters/craft/v1/adapter_model.safetensors",
+        "gate/gate.json",
+        "gate/gate.safetensors",
+        "train.json",
+        "trunk/trunk.json",
+        "trunk/trunk.safetensors",
+    ]
+    assert files["train.json"] == b"train.json"
+    retrieval = load_config(None, [f"retrieval.dir={loop / 'rounds'}"])
+    assert sorted(memory_files(retrieval) or {}) == ["r0/eval-fast/store.sqlite"]  # all of it
+    assert memory_files(load_config(None, [])) is None
