@@ -38,14 +38,12 @@ from agent.compare.stats import mcnemar
 from agent.evolve.config import LoopConfig
 from agent.evolve.gate import play_version
 from agent.fast import registry
-from agent.fast.adapters import load_adapter, with_adapters
 from agent.fast.trunk import load_trunk
 from consolidation.bc import acts_as_taught
 from consolidation.config import ConsolidateConfig
 from consolidation.daemon import Consolidator
 from consolidation.worthiness import COMPONENTS
 from envs.config import build
-from envs.tasks import CATEGORIES
 from memory.store import ExperienceStore
 from memory.text_embedding import SubgoalEmbedder
 from memory.transitions import Transitions, load_transitions
@@ -117,11 +115,7 @@ def train(work: Path, cfg: ConsolidateConfig, category: str, embedder) -> None:
 
 def hits(root: Path, category: str, data: Transitions, table: torch.Tensor) -> np.ndarray:
     """Per state of ``data``: the served version of ``category`` in ``root`` acts as taught."""
-    trunk, meta = load_trunk(root / "trunk")
-    model = with_adapters(trunk, CATEGORIES)
-    load_adapter(model, category, registry.served_folder(root, category), meta["trunk_sha256"])
-    model.set_adapter(category)
-    model.eval()
+    model = registry.served_model(root, category)
     return acts_as_taught(lambda g, t, v: model(g, t, v), data, table, torch.device("cpu"))
 
 

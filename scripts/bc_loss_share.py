@@ -21,10 +21,7 @@ import numpy as np
 import torch
 
 from agent.fast import registry
-from agent.fast.adapters import load_adapter, with_adapters
-from agent.fast.trunk import load_trunk
 from consolidation.bc import batch_tensors, label_mask, set_log_prob
-from envs.tasks import CATEGORIES
 from memory.text_embedding import SubgoalEmbedder
 from memory.transitions import load_transitions
 
@@ -33,11 +30,7 @@ def teacher_probability(fast: Path, store: Path, category: str) -> tuple[np.ndar
     """Per labelled state: p(teacher's set) under the served adapter, and argmax-in-set."""
     data = load_transitions([store], categories=(category,))
     table = torch.from_numpy(SubgoalEmbedder().embed(data.texts))
-    trunk, meta = load_trunk(fast / "trunk")
-    model = with_adapters(trunk, CATEGORIES)
-    load_adapter(model, category, registry.served_folder(fast, category), meta["trunk_sha256"])
-    model.set_adapter(category)
-    model.eval()
+    model = registry.served_model(fast, category)
     probs, hits = [], []
     with torch.no_grad():
         for start in range(0, len(data), 1024):

@@ -23,7 +23,9 @@ from typing import Any
 
 from peft import PeftModel
 
-from agent.fast.adapters import META, save_adapter
+from agent.fast.adapters import META, load_adapter, save_adapter, with_adapters
+from agent.fast.trunk import load_trunk
+from envs.tasks import CATEGORIES
 from memory.atomic import atomic_write
 
 LATEST = "LATEST"
@@ -66,6 +68,16 @@ def served_folder(root: Path, category: str, kind: str = ADAPTERS) -> Path:
     version = latest(root, category, kind)
     folder = category_dir(root, category, kind)
     return folder / f"v{version}" if version is not None else folder
+
+
+def served_model(root: Path, category: str) -> PeftModel:
+    """The trunk of ``root`` with the served version of ``category`` loaded and active, in
+    eval mode on the CPU (an evaluation's view of what the fast tier serves)."""
+    trunk, meta = load_trunk(root / "trunk")
+    model = with_adapters(trunk, CATEGORIES)
+    load_adapter(model, category, served_folder(root, category), meta["trunk_sha256"])
+    model.set_adapter(category)
+    return model.eval()
 
 
 def publish(
