@@ -28,6 +28,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -151,6 +152,19 @@ def paired_totals(played: dict[tuple[int, str, int], dict]) -> None:
         )
 
 
+class Stages:
+    """Progress on stderr: one line per stage with the candidate's number and the time taken
+    so far (a candidate trains in about a minute and plays its seeds in a few)."""
+
+    def __init__(self, candidates: int) -> None:
+        self.total, self.done, self.start = candidates, 0, time.monotonic()
+
+    def __call__(self, what: str, advance: bool = True) -> None:
+        self.done += int(advance)
+        minutes = (time.monotonic() - self.start) / 60
+        print(f"[{self.done}/{self.total}, {minutes:.1f} min] {what}", file=sys.stderr, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fast", required=True, help="a published fast tier (trunk/, adapters/)")
@@ -212,10 +226,14 @@ def main() -> None:
     print(f"{'budget':>6s} {'variant':>10s} {'accuracy':>18s} {'fixed':>7s} {'broken':>7s}")
     first: dict[str, float] = {}
     played: dict[tuple[int, str, int], dict] = {}
-    for budget in [int(b) for b in args.budgets.split(",")]:
+    budgets = [int(b) for b in args.budgets.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    step = Stages(2 * len(budgets) * len(seeds))
+    for budget in budgets:
         for name, pw in (("pw", True), ("everything", False)):
             acc, fixed, broken = [], [], []
-            for seed in [int(s) for s in args.seeds.split(",")]:
+            for seed in seeds:
+                step(f"budget {budget} {name} seed {seed}: training")
                 cfg = copy.deepcopy(base)
                 cfg.select_by_pw = pw
                 cfg.trainer.updates = budget
@@ -228,6 +246,7 @@ def main() -> None:
                     train(work, cfg, args.category, embedder)
                     now = hits(work, args.category, held, table)
                     if args.play and (args.play_all or not acc):
+                        step(f"budget {budget} {name} seed {seed}: playing", advance=False)
                         version = registry.latest(work, args.category)
                         row = play_version(
                             loop.run, work, args.category, version, args.play, work / "play"
@@ -245,6 +264,7 @@ def main() -> None:
             )
             first.setdefault(name, float(np.mean(acc)))
     if args.play:
+        step(f"the served v{registry.latest(fast, args.category)}: playing", advance=False)
         with tempfile.TemporaryDirectory() as tmp:
             version = registry.latest(fast, args.category)
             served_row = play_version(

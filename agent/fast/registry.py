@@ -18,12 +18,19 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 from peft import PeftModel
 
-from agent.fast.adapters import META, load_adapter, save_adapter, with_adapters
+from agent.fast.adapters import (
+    META,
+    AdapterLoadWarning,
+    load_adapter,
+    save_adapter,
+    with_adapters,
+)
 from agent.fast.trunk import load_trunk
 from envs.tasks import CATEGORIES
 from memory.atomic import atomic_write
@@ -72,10 +79,21 @@ def served_folder(root: Path, category: str, kind: str = ADAPTERS) -> Path:
 
 def served_model(root: Path, category: str) -> PeftModel:
     """The trunk of ``root`` with the served version of ``category`` loaded and active, in
-    eval mode on the CPU (an evaluation's view of what the fast tier serves)."""
+    eval mode on the CPU (an evaluation's view of what the fast tier serves). An adapter that
+    fails its checks raises ``RegistryError``: evaluating the fresh, zero-effect adapter in
+    its place would measure the trunk alone under the adapter's name."""
     trunk, meta = load_trunk(root / "trunk")
     model = with_adapters(trunk, CATEGORIES)
-    load_adapter(model, category, served_folder(root, category), meta["trunk_sha256"])
+    folder = served_folder(root, category)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AdapterLoadWarning)
+        loaded = load_adapter(model, category, folder, meta["trunk_sha256"])
+    if not loaded:
+        cause = str(caught[-1].message).split(" not used: ", 1)[-1].split("; the slow tier")[0]
+        raise RegistryError(
+            f"the served {category} adapter at {folder} cannot be evaluated: {cause}; serve"
+            f" another version: peam adapters rollback --run {root} --category {category}"
+        )
     model.set_adapter(category)
     return model.eval()
 

@@ -62,3 +62,16 @@ def test_running_fast_tier_picks_up_new_versions_and_refuses_bad_ones(fast_dir, 
     assert "gather" in fast.available and fast.versions["gather"] == 2
     torch.testing.assert_close(fast.model.base_model.model.fuse.lora_A["gather"].weight, after)
     assert fast.refresh() == []  # not retried (no second warning)
+
+
+def test_served_model_refuses_an_adapter_that_fails_its_checks(fast_dir, tmp_path):
+    root = tmp_path / "fast"
+    shutil.copytree(fast_dir, root)
+    model = registry.served_model(root, "gather")
+    assert model.active_adapter == "gather" and not model.training
+    weights = registry.served_folder(root, "gather") / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-8])
+    corrupt = r"cannot be evaluated: adapter_model.safetensors is corrupt \(sha256"
+    with pytest.raises(registry.RegistryError, match=corrupt) as err:
+        registry.served_model(root, "gather")
+    assert "peam adapters rollback" in str(err.value)
