@@ -50,6 +50,7 @@ def synthetic(n: int, seed: int = 0) -> Transitions:
         episodes=attempts // 5,
         attempts=attempts,
         success=np.ones(n, dtype=bool),
+        episode_names=attempts // 5,
     )
 
 

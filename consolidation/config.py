@@ -96,7 +96,8 @@ class ConsolidateConfig:
     replay_per_skill: int = 2000
     """States per subgoal kept from earlier rounds and trained on again (the replay)."""
     validate_every: int = 10
-    """Hold out every N-th episode of the category to evaluate before/after."""
+    """Hold out about one episode in N of the category (chosen by task and seed) to evaluate
+    before/after."""
     max_transitions: int | None = 200_000
     """Most labelled steps read from the store (a subsample beyond)."""
     device: str = "auto"
@@ -117,7 +118,8 @@ class FastTrainConfig:
     device: str = "auto"
     """auto (CUDA when present, bf16 autocast there), cpu or cuda."""
     validate_every: int = 10
-    """Hold out every N-th episode to report validation accuracy (0: train on all)."""
+    """Hold out about one episode in N (chosen by task and seed) to report validation
+    accuracy (0: train on all)."""
     categories: tuple[str, ...] = CATEGORIES
     """Categories that get an adapter."""
 

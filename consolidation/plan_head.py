@@ -8,7 +8,8 @@ seen when the episode's first verified attempt began — the map summary from th
 stored with that step (``envs.features``: nearest remembered instance of each kind), so
 the head learns from what the agent had seen — then each verified subgoal's effect
 (``plan_critic.apply``; a placed station counts as nearby).
-Every ``validate_every``-th episode is held out; its next-subgoal accuracy is reported.
+About one episode in ``validate_every`` (by task and seed) is held out; its next-subgoal
+accuracy is reported.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from envs.tasks import DEFAULT_TASKS_FILE, load_tasks
 from memory.plan_head import NEAR, PlanHead, PlanHeadNet, state_vector
 from memory.plans import task_text
 from memory.store import ExperienceStore
+from memory.transitions import episode_name
 
 
 @dataclass
@@ -43,6 +45,9 @@ class PlanExample:
     category: str = ""
     """The task's category (plan heads are consolidated per category)."""
     task_id: str = ""
+    name: int = 0
+    """The episode's task and seed as a number (``memory.transitions.episode_name``): the
+    held-out split reads it, so it does not depend on the order episodes were stored in."""
 
 
 def near_from_vector(vector: np.ndarray) -> set[str]:
@@ -60,7 +65,7 @@ def plan_examples(store_path: Path, tasks_file: str = DEFAULT_TASKS_FILE) -> lis
     tasks = load_tasks(tasks_file)
     found: list[PlanExample] = []
     with ExperienceStore(store_path) as store:
-        for ep in store.episodes():
+        for ep in store.episodes(by_play=True):  # not by completion: reproducible
             if not ep.success:
                 continue
             verified = [a for a in store.attempts(ep.id) if a.success]
@@ -79,7 +84,8 @@ def plan_examples(store_path: Path, tasks_file: str = DEFAULT_TASKS_FILE) -> lis
             for a in verified:
                 inv = {k: v for k, v in state.inventory.items() if v > 0}
                 found.append(PlanExample(text, inv, set(near), a.subgoal.text, ep.id,
-                                         ep.category, ep.task_id))  # fmt: skip
+                                         ep.category, ep.task_id,
+                                         episode_name(ep.task_id, ep.seed)))  # fmt: skip
                 apply(a.subgoal, state, {})
                 if a.subgoal.skill == "place":
                     near.add(a.subgoal.target)
@@ -94,7 +100,7 @@ def train_plan_head(
     seed: int = 0,
     hidden: int = 128,
 ) -> tuple[PlanHead, dict[str, Any]]:
-    """The head trained on ``examples`` (episodes with id % validate_every == 0 held out);
+    """The head trained on ``examples`` (episodes whose name % validate_every == 0 held out);
     returns it and its report (examples, classes, held-out accuracy)."""
     if not examples:
         raise ValueError("no verified attempts of successful episodes to train a plan head on")
@@ -106,7 +112,7 @@ def train_plan_head(
     text = torch.from_numpy(np.stack([vectors[e.task] for e in examples]))
     state = torch.from_numpy(np.stack([state_vector(e.inventory, e.near) for e in examples]))
     target = torch.tensor([index[e.subgoal] for e in examples])
-    held = torch.tensor([e.episode % validate_every == 0 for e in examples])
+    held = torch.tensor([e.name % validate_every == 0 for e in examples])
     train = ~held if held.any() and (~held).any() else torch.ones_like(held)
     net = PlanHeadNet(len(vocab), hidden)
     opt = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)

@@ -12,7 +12,8 @@ Layout under a root folder, through ``agent.fast.registry`` (``kind="plans"``)::
   published whose plan still went to the model is higher than the share of held-out
   episodes the served head left to the model when it was gated.
 - **Candidate**: trained on every verified plan of the category so far (plans are small,
-  so all earlier ones are replayed); every ``validate_every``-th episode is held out.
+  so all earlier ones are replayed); about one episode in ``validate_every`` (by task and
+  seed) is held out.
 - **Gate** (on those held-out episodes, offline): the head is rolled out from each
   episode's start state as the planner does (``roll_out``) and answers when it reaches
   the task's goal with every step at least ``threshold`` likely. Published when it
@@ -60,7 +61,7 @@ class PlanRoundConfig:
     alpha: float = 1e-4
     """Significance level of the trigger."""
     validate_every: int = 10
-    """Episodes whose id is a multiple of this are held out for the gate."""
+    """About one episode in this many (by task and seed) is held out for the gate."""
     updates: int = 600
     threshold: float = 0.5
     """A rollout answers when every step is at least this likely (``plan_head.threshold``)."""
@@ -131,7 +132,7 @@ def _round(
     head, report = train_plan_head(
         mine, embed, updates=cfg.updates, validate_every=cfg.validate_every, seed=cfg.seed
     )
-    held = [e for e in mine if e.episode % cfg.validate_every == 0]
+    held = [e for e in mine if e.name % cfg.validate_every == 0]
     mine_gate = gate_numbers(head, held, tasks, embed, cfg.threshold)
     old = None
     if served is not None:

@@ -413,7 +413,11 @@ class ExperienceStore:
             raise KeyError(f"no episode {episode_id} in {self.path}")
         return _episode(r)
 
-    def episodes(self, run_id: int | None = None, done_only: bool = True) -> list[EpisodeRecord]:
+    def episodes(
+        self, run_id: int | None = None, done_only: bool = True, by_play: bool = False
+    ) -> list[EpisodeRecord]:
+        """Episodes in the order they were stored, or with ``by_play`` by (run, task, seed):
+        an order that does not depend on which worker finished first."""
         self.flush()  # see this process's own writes
         query = f"SELECT {_EPISODE_COLUMNS} FROM episodes"
         clauses, args = [], []
@@ -424,7 +428,8 @@ class ExperienceStore:
             args.append(run_id)
         if clauses:
             query += " WHERE " + " AND ".join(clauses)
-        rows = self._db.execute(query + " ORDER BY id", args).fetchall()
+        order = " ORDER BY run_id, task_id, seed, id" if by_play else " ORDER BY id"
+        rows = self._db.execute(query + order, args).fetchall()
         return [_episode(r) for r in rows]
 
     def attempts(self, episode_id: int | None = None) -> list[AttemptRecord]:

@@ -51,6 +51,9 @@ class Transitions:
     """(N,) int64: a key of the attempt the step belongs to (store index * 2**32 + id)."""
     success: np.ndarray
     """(N,) bool: the attempt was verified."""
+    episode_names: np.ndarray
+    """(N,) int64: the episode's task and seed as a number (``episode_name``): the same
+    whichever order a worker pool stored episodes in. The validation split reads it."""
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -79,12 +82,13 @@ class Transitions:
         return Transitions(**out)
 
     def split(self, every: int) -> tuple[Transitions, Transitions]:
-        """(train, validation): episodes whose store id is a multiple of ``every`` are held
-        out whole (0 = none). The rule depends on the episode alone, so the trunk and every
-        adapter trained from one store hold out the same episodes."""
+        """(train, validation): episodes whose name (task and seed) hashes to a multiple of
+        ``every`` are held out whole (0 = none), about one in ``every``. The rule depends on
+        the episode alone, not on the order a worker pool stored episodes in, so the trunk
+        and every adapter trained from one store hold out the same episodes, run after run."""
         if every <= 0:
             return self, self.subset(np.zeros(len(self), dtype=bool))
-        mask = (self.episodes % 2**32) % every == 0
+        mask = self.episode_names % every == 0
         return self.subset(~mask), self.subset(mask)
 
     def label_sets(self, n_actions: int) -> np.ndarray:
@@ -105,6 +109,12 @@ class Transitions:
         return h.hexdigest()
 
 
+def episode_name(task_id: str, seed: int) -> int:
+    """A task and seed as a non-negative int64 (blake2b): names an episode across stores."""
+    digest = hashlib.blake2b(f"{task_id}:{seed}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
 def load_transitions(
     stores: list[Path],
     categories: tuple[str, ...] | None = None,
@@ -118,17 +128,18 @@ def load_transitions(
 
     Attempts are chosen by tier and category (and, with ``verified_only``, success);
     ``keep`` replaces that filter. ``max_transitions`` keeps a uniform random subset
-    (fixed by ``seed``).
+    (fixed by ``seed``). Episodes are read by (run, task, seed), not in the order a worker
+    pool finished them, so the same experience gives the same arrays and the same training.
     """
     cols: dict[str, list] = {f: [] for f in ("grids", "vectors", "text_ids", "actions", "labels",
                                              "actors", "categories", "episodes", "attempts",
-                                             "success", "subgoals")}  # fmt: skip
+                                             "success", "episode_names", "subgoals")}  # fmt: skip
     texts: dict[str, int] = {}
     for index, path in enumerate(stores):
         if not Path(path).exists():
             raise FileNotFoundError(f"no experience store at {path}; run `peam run` first")
         with ExperienceStore(path) as store:
-            for episode in store.episodes():
+            for episode in store.episodes(by_play=True):  # not by completion: reproducible
                 chosen = {
                     a.id: a
                     for a in store.attempts(episode.id)
@@ -167,6 +178,7 @@ def load_transitions(
                     cols["episodes"].append(index * 2**32 + episode.id)
                     cols["attempts"].append(index * 2**32 + attempt.id)
                     cols["success"].append(bool(attempt.success))
+                    cols["episode_names"].append(episode_name(episode.task_id, episode.seed))
     if not cols["actions"]:
         wanted = ", ".join(categories) if categories else "any category"
         raise NoTrainingDataError(
@@ -188,6 +200,7 @@ def load_transitions(
         np.asarray(cols["episodes"], dtype=np.int64),
         np.asarray(cols["attempts"], dtype=np.int64),
         np.asarray(cols["success"], dtype=bool),
+        np.asarray(cols["episode_names"], dtype=np.int64),
     )
     if max_transitions is not None and len(data) > max_transitions:
         pick = np.random.default_rng(seed).choice(len(data), max_transitions, replace=False)

@@ -53,7 +53,8 @@ class CompareConfig:
     workers: int = 2
     """Agents evaluated at once (processes)."""
     validate_every: int = 10
-    """Every N-th episode per category is held out of every memory (forgetting matrix)."""
+    """About one episode in N per category (chosen by task and seed) is held out of every
+    memory (forgetting matrix)."""
     consolidate: str = "configs/consolidate/default.yaml"
     """`peam consolidate` config the PEAM builds start from."""
     consolidate_set: list[str] = field(default_factory=list)

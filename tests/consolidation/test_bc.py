@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 import torch
@@ -34,6 +35,30 @@ def test_dataset_holds_the_labelled_steps_of_the_chosen_attempts(slow_store):
     assert data.agrees().all() and set(data.actors) == {"slow"}
     assert (data.label_sets(17).sum(axis=1) > 1).any()
     assert len(load_transitions([slow_store], categories=("craft",))) < len(everything)
+
+
+def test_training_data_does_not_depend_on_the_order_episodes_were_stored(slow_store, tmp_path):
+    # A worker pool stores episodes as they finish: the same play gets other store ids.
+    shuffled = tmp_path / "shuffled.sqlite"
+    with sqlite3.connect(slow_store) as src, sqlite3.connect(shuffled) as dst:
+        src.backup(dst)
+        for table, column in (
+            ("episodes", "id"),
+            ("attempts", "episode_id"),
+            ("steps", "episode_id"),
+        ):
+            dst.execute(f"UPDATE {table} SET {column} = 1000 - {column}")
+    with ExperienceStore(slow_store) as a, ExperienceStore(shuffled) as b:
+        order_a = [(e.task_id, e.seed) for e in a.episodes()]
+        order_b = [(e.task_id, e.seed) for e in b.episodes()]
+    assert order_b == order_a[::-1]
+    first, second = load_transitions([slow_store]), load_transitions([shuffled])
+    assert first.digest() == second.digest()
+    (train_a, val_a), (train_b, val_b) = first.split(3), second.split(3)
+    assert train_a.digest() == train_b.digest() and val_a.digest() == val_b.digest()
+    assert 0 < len(val_a) < len(first)  # some of the 9 episodes are held out, not all
+    sample_a = load_transitions([slow_store], max_transitions=100)
+    assert sample_a.digest() == load_transitions([shuffled], max_transitions=100).digest()
 
 
 def test_no_verified_steps_is_a_clear_error(tmp_path):

@@ -16,7 +16,7 @@ from envs.tasks import load_tasks
 from envs.text import TextView
 from tests.conftest import HashEmbedder
 
-CFG = PlanRoundConfig(alpha=0.05, validate_every=3, updates=300)
+CFG = PlanRoundConfig(alpha=0.05, validate_every=2, updates=300)
 TASKS = load_tasks()
 
 
@@ -29,7 +29,7 @@ def test_a_round_per_category_publishes_gates_and_waits_for_new_episodes(slow_st
         assert registry.latest(tmp_path, category, registry.PLANS) == 1
         [v1] = registry.describe(tmp_path, category, registry.PLANS)
         held = {e.episode for e in plan_examples(slow_store) if e.category == category
-                and e.episode % 3 == 0}  # fmt: skip
+                and e.name % 2 == 0}  # fmt: skip
         assert v1["gate"]["held_out"] == len(held) > 0
         assert v1["served"] and v1["gate_decision"]["published"]
     # Nothing new since: the trigger waits (no recent episodes), no version is added.
@@ -44,7 +44,7 @@ def test_the_gate_keeps_the_served_head_when_a_candidate_answers_less(slow_store
     consolidate_plans(slow_store, tmp_path, embed, CFG, log=lambda _line: None)
     craft = [e for e in plan_examples(slow_store) if e.category == "craft"]
     fire = enough_successes("craft", [True] * 20, 0.05)
-    weak = PlanRoundConfig(alpha=0.05, validate_every=3, updates=1, threshold=CFG.threshold)
+    weak = PlanRoundConfig(alpha=0.05, validate_every=2, updates=1, threshold=CFG.threshold)
     row = _round(tmp_path, "craft", 1, craft, TASKS, embed, weak, fire)
     served = registry.describe(tmp_path, "craft", registry.PLANS)[0]["gate"]["answered"]
     assert served > 0 and not row["published"], row
