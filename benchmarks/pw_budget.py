@@ -176,7 +176,8 @@ def main() -> None:
     parser.add_argument(
         "--weights",
         default=None,
-        help="PW weights cost,stability,redundancy,interference (default: the config's)",
+        help="PW weights cost,stability,redundancy,interference[,agreement] (default: the"
+        " config's; agreement keeps the config's when only four are given)",
     )
     parser.add_argument(
         "--play",
@@ -205,7 +206,10 @@ def main() -> None:
     loop = build(LoopConfig, yaml.safe_load(config_file.read_text()))
     base = loop.consolidate
     if args.weights:
-        for name, w in zip(COMPONENTS, args.weights.split(","), strict=True):
+        values = args.weights.split(",")
+        if len(values) not in (len(COMPONENTS) - 1, len(COMPONENTS)):
+            sys.exit(f"--weights: {len(values)} values; give 4 or 5 ({','.join(COMPONENTS)})")
+        for name, w in zip(COMPONENTS, values, strict=False):
             setattr(base.pw, name, float(w))
     if args.select:
         base.pw.select = args.select

@@ -77,6 +77,10 @@ class PWConfig:
     physically isolated, so one category's training cannot disturb another's, and the
     states most like other categories' data are a category's hardest (crafting an iron
     pickaxe in the mines looks like mining)."""
+    agreement: float = 0.0
+    """Weight of agreement (a step on the state helps the category's other new episodes,
+    ``consolidation.agreement``). 0 by default: costs two gradient passes over the new
+    states and is not shown to help in play yet (`benchmarks/pw_budget.py`)."""
     select: float = 0.7
     """Fraction of the category's new labelled states (top PW) a round trains on."""
 

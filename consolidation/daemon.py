@@ -33,6 +33,7 @@ from agent.fast.device import resolve_device
 from agent.fast.policy import FastPolicy
 from agent.fast.trunk import load_trunk, save_trunk
 from consolidation import distributed
+from consolidation.agreement import agreement
 from consolidation.bc import evaluate_accuracy
 from consolidation.config import ConsolidateConfig
 from consolidation.trainer import train_category
@@ -398,9 +399,12 @@ class Consolidator:
             with model.disable_adapter():
                 return trunk_model.features(g, t, v)
 
+        agrees = None
+        if self.config.pw.agreement > 0:
+            agrees = agreement(model, category, train, table, self.device)
         return score(
             train, table, skill_cost, skill_success, lambda g, t, v: model(g, t, v),
-            trunk_features, np.array(centroids), self.config.pw, self.device,
+            trunk_features, np.array(centroids), self.config.pw, self.device, agrees,
         )  # fmt: skip
 
     def _val(self, model, category: str, val: Transitions, table) -> float | None:

@@ -9,10 +9,13 @@ Four components per state (a labelled step), each logged:
 - **redundancy**: the probability the served adapter (or the trunk) already gives one of
   the teacher's actions there (high = little to gain);
 - **interference**: how much the state resembles other categories' data (cosine
-  similarity of its trunk feature to their centroids).
+  similarity of its trunk feature to their centroids);
+- **agreement**: whether a step on the state helps the category's other new episodes
+  (its gradient projected on theirs, ``consolidation.agreement``): low for labels the rest
+  of the data contradicts.
 
 They combine scale-free: each is rank-normalised to [0, 1] within the pool, and
-PW = weighted mean of cost, stability, 1 - redundancy and 1 - interference.
+PW = weighted mean of cost, stability, 1 - redundancy, 1 - interference and agreement.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from consolidation.bc import batch_tensors, label_mask, set_log_prob
 from consolidation.config import PWConfig
 from memory.transitions import Transitions
 
-COMPONENTS = ("cost", "stability", "redundancy", "interference")
+COMPONENTS = ("cost", "stability", "redundancy", "interference", "agreement")
 
 
 @dataclass
@@ -82,6 +85,7 @@ def combine(components: dict[str, np.ndarray], cfg: PWConfig) -> np.ndarray:
         "stability": rank01(components["stability"]),
         "redundancy": 1.0 - rank01(components["redundancy"]),
         "interference": 1.0 - rank01(components["interference"]),
+        "agreement": rank01(components["agreement"]),
     }
     weights = {name: getattr(cfg, name) for name in COMPONENTS}
     total = sum(weights.values()) or 1.0
@@ -115,13 +119,15 @@ def score(
     other_centroids: np.ndarray,
     cfg: PWConfig,
     device: torch.device,
+    agreement: np.ndarray | None = None,
 ) -> PWScores:
     """PW of every state in ``data`` (the category's labelled steps).
 
     ``skill_cost``: skill -> (mean tokens, mean seconds, attempts) of the slow tier;
     ``skill_success``: skill -> (verified, attempted); ``policy``: the served
     adapter's forward; ``trunk_features``: the trunk's hidden state;
-    ``other_centroids``: (k, hidden) mean trunk features of the other categories.
+    ``other_centroids``: (k, hidden) mean trunk features of the other categories;
+    ``agreement``: per state (``consolidation.agreement``; None: not measured, a constant).
     """
     covered = np.zeros(len(data), dtype=np.float64)
     chunks = []
@@ -153,6 +159,7 @@ def score(
         "stability": stability,
         "redundancy": covered,
         "interference": interference,
+        "agreement": np.zeros(len(data)) if agreement is None else agreement,
     }
     return PWScores(components, combine(components, cfg), skills)
 

@@ -19,6 +19,7 @@ from agent.fast.config import FastConfig
 from agent.fast.executor import FastExecutor
 from consolidation.config import BCConfig, ConsolidateConfig, TrainerConfig, TriggerConfig
 from consolidation.daemon import Consolidator
+from consolidation.worthiness import COMPONENTS
 from memory.atomic import atomic_write
 from memory.store import ExperienceStore
 from tests.conftest import HashEmbedder
@@ -47,7 +48,9 @@ def _files(folder: Path) -> dict[str, str]:
 
 def test_first_pass_trains_the_trunk_and_publishes_categories_with_enough_successes(run):
     lines: list[str] = []
-    daemon = Consolidator(run, _config(), embedder=HashEmbedder(), log=lines.append)
+    config = _config()
+    config.pw.agreement = 1.0  # measured (two gradient passes), not only a constant
+    daemon = Consolidator(run, config, embedder=HashEmbedder(), log=lines.append)
     decisions = {d.category: d for d in daemon.run_once()}
     assert (run / "trunk" / "trunk.safetensors").exists()
     assert decisions["craft"].fire and decisions["gather"].fire
@@ -56,7 +59,8 @@ def test_first_pass_trains_the_trunk_and_publishes_categories_with_enough_succes
         assert registry.latest(run, category) == 1
         meta = registry.describe(run, category)[0]
         assert meta["trainer"] == "bc" and meta["parent"] is None
-        assert set(meta["pw"]) == {"cost", "stability", "redundancy", "interference", "pw"}
+        assert set(meta["pw"]) == {*COMPONENTS, "pw"}
+        assert meta["pw"]["agreement"]["p10"] < meta["pw"]["agreement"]["p90"]
         assert meta["history"]["attempts"] > 0 and meta["last_attempt_id"] > 0
     logged = [
         json.loads(x) for x in (run / "consolidation" / "decisions.jsonl").read_text().splitlines()

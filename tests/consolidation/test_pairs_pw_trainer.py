@@ -11,23 +11,24 @@ from agent.fast.config import PolicyConfig
 from agent.fast.policy import FastPolicy
 from consolidation.config import BCConfig, PWConfig, TrainerConfig
 from consolidation.trainer import step_pairs, train_category
-from consolidation.worthiness import combine, rank01
+from consolidation.worthiness import COMPONENTS, combine, rank01
 from memory.transitions import Transitions
 
 
 def test_pw_prefers_costly_stable_new_and_distinct_experience():
     assert list(rank01(np.array([3.0, 1.0, 2.0]))) == [1.0, 0.0, 0.5]
     assert list(rank01(np.array([5.0, 5.0]))) == [0.5, 0.5]
-    base = {k: np.array([1.0, 1.0]) for k in ("cost", "stability", "redundancy", "interference")}
-    cfg = PWConfig(stability=1, interference=1)
-    for name, better in (("cost", 1), ("stability", 1), ("redundancy", 0), ("interference", 0)):
+    base = {k: np.array([1.0, 1.0]) for k in COMPONENTS}
+    cfg = PWConfig(stability=1, interference=1, agreement=1)
+    for name, better in (("cost", 1), ("stability", 1), ("redundancy", 0), ("interference", 0),
+                         ("agreement", 1)):  # fmt: skip
         comp = {**base, name: np.array([0.0, 1.0])}
         pw = combine(comp, cfg)
         assert pw[better] > pw[1 - better], name
     only_cost = PWConfig(stability=0, redundancy=0, interference=0)
     assert list(combine({**base, "cost": np.array([2.0, 1.0])}, only_cost)) == [1.0, 0.0]
     # By default only the cost saved and what the served adapter lacks count.
-    for name in ("stability", "interference"):
+    for name in ("stability", "interference", "agreement"):
         comp = {**base, name: np.array([0.0, 1.0])}
         assert combine(comp, PWConfig())[0] == combine(comp, PWConfig())[1], name
 
