@@ -79,8 +79,8 @@ class PWConfig:
     pickaxe in the mines looks like mining)."""
     agreement: float = 0.0
     """Weight of agreement (a step on the state helps the category's other new episodes,
-    ``consolidation.agreement``). 0 by default: costs two gradient passes over the new
-    states and is not shown to help in play yet (`benchmarks/pw_budget.py`)."""
+    ``consolidation.agreement``). 0 by default: ahead off-line (craft 87.4% vs 85.2% label
+    accuracy) but level in play (1425 vs 1429 of 1,600 games, `benchmarks/pw_budget.py`)."""
     select: float = 0.7
     """Fraction of the category's new labelled states (top PW) a round trains on."""
 
