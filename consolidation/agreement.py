@@ -24,17 +24,9 @@ import torch
 from peft import PeftModel
 from torch.func import functional_call, grad, vmap
 
+from agent.fast.adapters import lora_parameters
 from consolidation.bc import batch_tensors, label_mask, set_log_prob
 from memory.transitions import Transitions
-
-
-def lora_weights(model: PeftModel, category: str) -> dict[str, torch.Tensor]:
-    """The category's LoRA weights by parameter name (detached)."""
-    return {
-        name: p.detach()
-        for name, p in model.named_parameters()
-        if "lora_" in name and f".{category}." in name
-    }
 
 
 def agreement(
@@ -67,7 +59,7 @@ def _agreement(
     index: np.ndarray,
     n_episodes: int,
 ) -> np.ndarray:
-    weights = lora_weights(model, category)
+    weights = {n: p.detach() for n, p in lora_parameters(model, category).items()}
     names = list(weights)
 
     def log_likelihood(w, grid, text, vector, label):

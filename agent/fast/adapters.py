@@ -117,20 +117,9 @@ def save_adapter(
 
 def load_adapter(model: PeftModel, category: str, folder: Path, trunk_sha: str) -> bool:
     """Load ``category``'s adapter from ``folder``; on any problem warn and return False."""
-    problem = _check(folder, trunk_sha)
+    problem = try_load_adapter(model, category, folder, trunk_sha)
     if problem is None:
-        try:
-            active = model.active_adapter
-            if category in model.peft_config:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # "active adapter deleted": restored below
-                    model.delete_adapter(category)
-            model.load_adapter(str(folder), adapter_name=category)
-            if active in model.peft_config:
-                model.set_adapter(active)
-            return True
-        except (OSError, ValueError, RuntimeError, KeyError) as err:
-            problem = f"peft could not load it ({err})"
+        return True
     warnings.warn(
         f"adapter {category!r} at {folder} not used: {problem}; the slow tier takes {category}"
         " subgoals",
@@ -138,6 +127,25 @@ def load_adapter(model: PeftModel, category: str, folder: Path, trunk_sha: str) 
         stacklevel=2,
     )
     return False
+
+
+def try_load_adapter(model: PeftModel, category: str, folder: Path, trunk_sha: str) -> str | None:
+    """Load ``category``'s adapter from ``folder``; None, or what is wrong with it."""
+    problem = _check(folder, trunk_sha)
+    if problem is not None:
+        return problem
+    try:
+        active = model.active_adapter
+        if category in model.peft_config:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "active adapter deleted": restored below
+                model.delete_adapter(category)
+        model.load_adapter(str(folder), adapter_name=category)
+        if active in model.peft_config:
+            model.set_adapter(active)
+        return None
+    except (OSError, ValueError, RuntimeError, KeyError) as err:
+        return f"peft could not load it ({err})"
 
 
 def _check(folder: Path, trunk_sha: str) -> str | None:

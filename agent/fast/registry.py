@@ -18,19 +18,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import warnings
 from pathlib import Path
 from typing import Any
 
 from peft import PeftModel
 
-from agent.fast.adapters import (
-    META,
-    AdapterLoadWarning,
-    load_adapter,
-    save_adapter,
-    with_adapters,
-)
+from agent.fast.adapters import META, save_adapter, try_load_adapter, with_adapters
 from agent.fast.trunk import load_trunk
 from envs.tasks import CATEGORIES
 from memory.atomic import atomic_write
@@ -85,13 +78,10 @@ def served_model(root: Path, category: str) -> PeftModel:
     trunk, meta = load_trunk(root / "trunk")
     model = with_adapters(trunk, CATEGORIES)
     folder = served_folder(root, category)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AdapterLoadWarning)
-        loaded = load_adapter(model, category, folder, meta["trunk_sha256"])
-    if not loaded:
-        cause = str(caught[-1].message).split(" not used: ", 1)[-1].split("; the slow tier")[0]
+    problem = try_load_adapter(model, category, folder, meta["trunk_sha256"])
+    if problem is not None:
         raise RegistryError(
-            f"the served {category} adapter at {folder} cannot be evaluated: {cause}; serve"
+            f"the served {category} adapter at {folder} cannot be evaluated: {problem}; serve"
             f" another version: peam adapters rollback --run {root} --category {category}"
         )
     model.set_adapter(category)
