@@ -11,7 +11,9 @@ the served version already got the state right (``fixed``: wrong before, right n
 in temporary copies. Last line: ``ratio: X`` = PW's mean accuracy / everything's at the
 smallest budget. With ``--play SEEDS`` the first training seed's candidates (with
 ``--play-all`` every seed's) also play those world seeds, fast tier alone, and the paired
-totals per budget end with PW's and everything's wins and McNemar's p.
+totals per budget end with PW's and everything's wins and McNemar's p; ``--teacher`` adds
+the slow tier alone on the same seeds (the teacher, whose level the candidates learn
+toward: selection can only show in play where they are still below it).
 
     .venv/bin/python benchmarks/pw_budget.py --fast models/loop \\
         --store runs/pw-train/store.sqlite --heldout runs/pw-heldout/store.sqlite \\
@@ -37,9 +39,12 @@ import yaml
 
 from agent.compare.stats import mcnemar
 from agent.evolve.config import LoopConfig
-from agent.evolve.gate import play_version
+from agent.evolve.gate import play_version, tally
 from agent.fast import registry
 from agent.fast.trunk import load_trunk
+from agent.loop.config import RunConfig
+from agent.loop.run_folder import execute
+from agent.loop.run_folder import prepare as prepare_run
 from consolidation.bc import acts_as_taught
 from consolidation.config import ConsolidateConfig
 from consolidation.daemon import Consolidator
@@ -152,6 +157,16 @@ def paired_totals(played: dict[tuple[int, str, int], dict]) -> None:
         )
 
 
+def play_teacher(base: RunConfig, category: str, seeds: str, out: Path) -> dict:
+    """The slow tier alone (no fast tier) on the category's tasks and ``seeds``."""
+    cfg = copy.deepcopy(base)
+    cfg.fast.dir, cfg.fast.pin, cfg.seeds, cfg.runner.label = "", "", seeds, False
+    plan = prepare_run(cfg, out, resume=False)
+    plan.todo = [(t, s) for t, s in plan.todo if t.category == category]
+    execute(plan)
+    return tally(out / "store.sqlite", category)
+
+
 class Stages:
     """Progress on stderr: one line per stage with the candidate's number and the time taken
     so far (a candidate trains in about a minute and plays its seeds in a few)."""
@@ -188,6 +203,11 @@ def main() -> None:
         "--play-all",
         action="store_true",
         help="every training seed's candidates play (paired totals and McNemar per budget)",
+    )
+    parser.add_argument(
+        "--teacher",
+        action="store_true",
+        help="the slow tier alone also plays the --play seeds (the teacher's level)",
     )
     parser.add_argument(
         "--old", default=None, help="what the served version learned from (replayed)"
@@ -274,10 +294,18 @@ def main() -> None:
             served_row = play_version(
                 loop.run, fast, args.category, version, args.play, Path(tmp) / "play"
             )
+        teacher = {}
+        if args.teacher:
+            step("the slow tier (the teacher): playing", advance=False)
+            with tempfile.TemporaryDirectory() as tmp:
+                teacher = {
+                    "teacher": play_teacher(loop.run, args.category, args.play, Path(tmp) / "t")
+                }
         tasks = sorted(served_row["per_task"])
         print(f"played, fast tier alone, seeds {args.play}:")
         print(f"{'candidate (seed)':>22s} " + " ".join(f"{t:>18s}" for t in tasks) + "  total")
-        rows = {"served": served_row} | {f"{b} {n} ({s})": r for (b, n, s), r in played.items()}
+        rows = teacher | {"served": served_row}
+        rows |= {f"{b} {n} ({s})": r for (b, n, s), r in played.items()}
         for name, row in rows.items():
             cells = " ".join(f"{row['per_task'].get(t, 0):>18d}" for t in tasks)
             print(f"{name:>22s} {cells} {row['successes']:>4d}/{row['episodes']}")

@@ -5,9 +5,10 @@
 Reads each run's ``store.sqlite`` and walks every fast-tier attempt: a policy step is idle
 when it neither reaches a cell not stood on in the attempt nor changes the inventory
 (the store keeps inventories, not the verifier's counters, so progress is approximated
-by any inventory change); guard steps neither count nor reset. Per limit it prints how
-many successful fast attempts would have been cut, how many stalled ones it would have
-caught, and how many steps earlier on average.
+by any inventory change). The counting is the runner's own
+(``agent.loop.stall.IdleCounter``): guard steps do not count, progress resets. Per limit
+it prints how many successful fast attempts would have been cut, how many stalled ones it
+would have caught, and how many steps earlier on average.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from agent.loop.stall import IdleCounter
+
 
 def idle_streaks(db: sqlite3.Connection, episode: int, start: int, end: int) -> list[int]:
-    """The idle streak after each step of one attempt (0 on a guard step that ends none)."""
-    seen: set[tuple[int, int]] = set()
-    streak, streaks, before = 0, [], None
+    """The idle streak after each step of one attempt."""
+    counter, streaks, before = IdleCounter(), [], None
     rows = db.execute(
         "SELECT actor, inventory, position FROM steps WHERE episode_id=? AND t>=? AND t<?"
         " ORDER BY t",
@@ -32,13 +34,9 @@ def idle_streaks(db: sqlite3.Connection, episode: int, start: int, end: int) -> 
     for actor, inventory, position in rows:
         x, y = np.frombuffer(position, dtype=np.float32)[:2].astype(int)
         inv = np.frombuffer(inventory, dtype=np.float32)
-        if actor == "fast":
-            new = (int(x), int(y)) not in seen
-            changed = before is not None and not np.array_equal(inv, before)
-            streak = 0 if new or changed else streak + 1
-        seen.add((int(x), int(y)))
+        changed = before is not None and not np.array_equal(inv, before)
+        streaks.append(counter.step((int(x), int(y)), changed, actor == "fast"))
         before = inv
-        streaks.append(streak)
     return streaks
 
 

@@ -21,6 +21,27 @@ def _cell(info: dict[str, Any]) -> tuple[int, ...]:
     return tuple(int(v) for v in info["player_pos"])
 
 
+class IdleCounter:
+    """The ``idle`` counter alone, fed cell by cell (``scripts/pacing_report.py`` replays
+    stored attempts through it)."""
+
+    def __init__(self, start: tuple[int, ...] | None = None) -> None:
+        self.visited: set[tuple[int, ...]] = set() if start is None else {start}
+        self.idle = 0
+
+    def step(self, cell: tuple[int, ...] | None, progressed: bool, own: bool) -> int:
+        """After one env step (``cell``: where the player stands, None on a backend without
+        positions; ``own``: the policy acted): the idle streak."""
+        new = cell is None or cell not in self.visited
+        if cell is not None:
+            self.visited.add(cell)
+        if progressed:
+            self.idle = 0
+        elif own:
+            self.idle = 0 if new else self.idle + 1
+        return self.idle
+
+
 class StallWatch:
     """Counts one fast attempt's steps without progress; :meth:`step` says when to give up."""
 
@@ -33,7 +54,7 @@ class StallWatch:
         self.progress = verifier.value(info)
         self.stalled = 0
         self.idle = 0
-        self.visited = {_cell(info)} if "player_pos" in info else set()
+        self.pacing = IdleCounter(_cell(info) if "player_pos" in info else None)
 
     def step(self, info: dict[str, Any], own: bool) -> tuple[str, str] | None:
         """After one env step (``own``: the policy acted, not the guard): (code, reason)
@@ -42,16 +63,9 @@ class StallWatch:
         progressed = now != self.progress
         self.progress = now
         self.stalled = 0 if progressed else self.stalled + 1
-        if "player_pos" in info:
-            cell = _cell(info)
-            new = cell not in self.visited
-            self.visited.add(cell)
-        else:
-            new = True  # a backend without positions: only the stall counter applies
-        if progressed:
-            self.idle = 0
-        elif own:
-            self.idle = 0 if new else self.idle + 1
+        # a backend without positions: every step is new, only the stall counter applies
+        cell = _cell(info) if "player_pos" in info else None
+        self.idle = self.pacing.step(cell, progressed, own)
         if self.stall_steps and self.stalled >= self.stall_steps:
             return "stalled", f"no progress in {self.stalled} steps"
         if self.idle_steps and self.idle >= self.idle_steps:

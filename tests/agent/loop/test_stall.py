@@ -7,7 +7,7 @@ import numpy as np
 import envs
 from agent.loop.config import RunnerConfig
 from agent.loop.runner import EpisodeRunner
-from agent.loop.stall import StallWatch
+from agent.loop.stall import IdleCounter, StallWatch
 from agent.slow.controller import DeliberateController
 from agent.slow.recipe_planner import RecipePlanner
 from envs.crafter_env import ACTIONS
@@ -110,3 +110,18 @@ def test_looping_hands_off_only_when_the_slow_tier_takes_over(tmp_path):
     # ripening) would be cut too, so only the stall limit applies
     assert _first_fast_failure(tmp_path, handoff=True) == "looping"
     assert _first_fast_failure(tmp_path, handoff=False) == "stalled"
+
+
+def test_idle_counter_counts_only_the_policys_steps_on_cells_it_has_stood_on() -> None:
+    counter = IdleCounter((0, 0))
+    streaks = [
+        counter.step((1, 0), progressed=False, own=True),  # a new cell
+        counter.step((0, 0), progressed=False, own=True),  # back: idle
+        counter.step((1, 0), progressed=False, own=True),
+        counter.step((2, 0), progressed=False, own=False),  # the guard: no count, no reset
+        counter.step((1, 0), progressed=False, own=True),  # (2, 0) counts as stood on
+        counter.step((2, 0), progressed=False, own=True),
+        counter.step((2, 0), progressed=True, own=False),  # progress resets, whoever acted
+        counter.step(None, progressed=False, own=True),  # no position: always new
+    ]
+    assert streaks == [0, 1, 2, 2, 3, 4, 0, 0]
