@@ -14,6 +14,11 @@ class GateConfig:
     """The gate's reserved seed block: never used for training or testing."""
     margin: int = 1
     """Most successes one task may lose on the gate seeds for a candidate to be published."""
+    accuracy_margin: float | None = 0.0
+    """Most points the candidate's label accuracy on the round's held-out states may fall
+    below the served version's for it to be published; None = not checked (as before: the
+    combat gate of ``runs/loop6-t07`` tied at 15-16 of 16 and published versions whose
+    accuracy fell 70.9% -> 68.4% and 65.5% -> 62.2%)."""
 
 
 @dataclass

@@ -4,8 +4,12 @@ least as well.
 The candidate and the served version play the category's tasks on the same gate seeds
 (a block reserved for gating, never used for training or testing), fast tier alone
 (no hand-off), with the same sampling seeds: each pair of episodes differs only in the
-adapter. The candidate is published when its total successes are not lower and no
-task loses more than ``margin`` successes. Either way the numbers are kept with the
+adapter. The candidate is published when its total successes are not lower, no task
+loses more than ``margin`` successes, and its label accuracy on the round's held-out
+states (the teacher's labels, measured by the trainer for both) is not more than
+``accuracy_margin`` points below the served version's: eight seeds per task can tie at
+the ceiling (a combat gate of 16 games at 15-16) while the policy grows worse on the
+states it meets. Either way the numbers are kept with the
 version (``agent.fast.registry.annotate``), and the trigger later compares the served
 version's fast-tier failure rate since with the one measured here.
 """
@@ -67,8 +71,16 @@ def tally(store_path: Path, category: str) -> dict[str, Any]:
     }
 
 
-def decide(candidate: dict[str, Any], served: dict[str, Any] | None, margin: int) -> dict:
-    """Publish or keep, with the reason and both sides' numbers."""
+def decide(
+    candidate: dict[str, Any],
+    served: dict[str, Any] | None,
+    margin: int,
+    accuracy: tuple[float | None, float | None] = (None, None),
+    accuracy_margin: float | None = None,
+) -> dict:
+    """Publish or keep, with the reason and both sides' numbers. ``accuracy``: (the served
+    version's, the candidate's) held-out label accuracy; ``accuracy_margin`` (points) None,
+    or either accuracy unknown: not checked."""
     if served is None:
         reason = f"first version ({candidate['successes']}/{candidate['episodes']} on the gate)"
         return {"publish": True, "reason": reason, "candidate": candidate, "served": None}
@@ -82,6 +94,14 @@ def decide(candidate: dict[str, Any], served: dict[str, Any] | None, margin: int
         f"{candidate['successes']} vs {served['successes']} successes on the gate seeds"
         f" (largest task drop {worst}, allowed {margin})"
     )
+    before, after = accuracy
+    if accuracy_margin is not None and before is not None and after is not None:
+        drop = 100 * (before - after)
+        ok = ok and drop <= accuracy_margin
+        reason += (
+            f"; held-out label accuracy {before:.1%} -> {after:.1%}"
+            f" (drop allowed {accuracy_margin:g} points)"
+        )
     return {"publish": ok, "reason": reason, "candidate": candidate, "served": served}
 
 
@@ -103,4 +123,7 @@ class Gate:
             theirs = play_version(
                 self.base, self.root, category, served, self.config.seeds, folder / "served"
             )
-        return decide(mine, theirs, self.config.margin)
+        meta = next(r for r in registry.describe(self.root, category) if r["version"] == version)
+        evaluation = meta.get("evaluation") or {}
+        accuracy = (evaluation.get("val_accuracy_before"), evaluation.get("val_accuracy_after"))
+        return decide(mine, theirs, self.config.margin, accuracy, self.config.accuracy_margin)

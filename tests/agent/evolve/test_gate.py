@@ -112,3 +112,18 @@ def test_paired_changes_count_only_the_same_task_and_seed():
     assert (got["craft"]["better"], got["craft"]["worse"]) == (1, 0)
     assert (got["gather"]["better"], got["gather"]["worse"]) == (0, 1)
     assert got["craft"]["p"] == 1.0
+
+
+def test_gate_refuses_a_candidate_whose_held_out_label_accuracy_fell():
+    served = _side({"a": 8, "b": 8})
+    tied = _side({"a": 8, "b": 8})  # the gate's games at the ceiling: no signal
+    worse = decide(tied, served, margin=1, accuracy=(0.709, 0.684), accuracy_margin=0.0)
+    assert not worse["publish"] and "70.9% -> 68.4%" in worse["reason"]
+    assert decide(tied, served, margin=1, accuracy=(0.709, 0.684), accuracy_margin=3.0)["publish"]
+    assert decide(tied, served, margin=1, accuracy=(0.709, 0.75), accuracy_margin=0.0)["publish"]
+    unchecked = decide(tied, served, margin=1, accuracy=(0.709, 0.684), accuracy_margin=None)
+    assert unchecked["publish"] and "accuracy" not in unchecked["reason"]
+    unknown = decide(tied, served, margin=1, accuracy=(None, 0.5), accuracy_margin=0.0)
+    assert unknown["publish"]  # versions trained without a validation split
+    fewer = decide(_side({"a": 7, "b": 8}), served, 1, (0.70, 0.90), accuracy_margin=0.0)
+    assert not fewer["publish"]  # accuracy does not buy back games

@@ -90,6 +90,15 @@ def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
         served = json.loads((out / "rounds" / f"r{row['round']}" / "served.json").read_text())
         assert row["served"] == served and served["craft"] is not None
     assert gated and all("gate" in r for r in gated)
+    later = [r for r in gated if r["gate"]["served"] is not None]
+    for r in later:  # the gate read the trainer's held-out accuracies of both versions
+        ev = r["evaluation"]
+        assert (
+            f"{ev['val_accuracy_before']:.1%} -> {ev['val_accuracy_after']:.1%}"
+            in r["gate"]["reason"]
+        )
+        if r["gate"]["publish"]:
+            assert ev["val_accuracy_after"] >= ev["val_accuracy_before"]
     # Killed mid-game (an episode left running): the rerun replays that episode only.
     before = len(_episodes(out))
     (out / "rounds" / "r1" / "game.done").unlink()  # the last episode is round 1's game
