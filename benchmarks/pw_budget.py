@@ -18,7 +18,7 @@ toward: selection can only show in play where they are still below it).
     .venv/bin/python benchmarks/pw_budget.py --fast models/loop \\
         --store runs/pw-train/store.sqlite --heldout runs/pw-heldout/store.sqlite \\
         --category craft [--old runs/pw-old/store.sqlite] [--budgets 25,50,100,300] \\
-        [--seeds 0,1,2] [--weights 1,1,1,1] [--select 0.7] [--play 60000-60039 --play-all]
+        [--seeds 0,1,2] [--weights 1,1,1,1] [--select 0.7] [--play 60000-60039 --play-all --teacher]
 """
 
 from __future__ import annotations
