@@ -274,6 +274,20 @@ def _parser() -> argparse.ArgumentParser:
     loop.add_argument("--rounds", type=int, required=True, help="rounds (round 0: slow tier)")
     loop.add_argument("--out", required=True, help="loop folder (rerun the command to resume)")
 
+    curve = sub.add_parser(
+        "curve",
+        help="a finished loop's learning curve again, each round's versions on other seeds",
+        **fmt,
+    )
+    curve.add_argument("loop", help="the --out of a `peam loop`, or a models/<name> copy of one")
+    curve.add_argument("--seeds", required=True, help="held-out seeds, e.g. 0-99")
+    curve.add_argument("--out", required=True, help="output folder (rerun the command to resume)")
+    curve.add_argument("--peam", action="store_true", help="PEAM (with hand-off) too")
+    curve.add_argument(
+        "--reference", default=None, help="a run folder on the same seeds to pair each round with"
+    )
+    curve.add_argument("--workers", type=int, default=None, help="episodes played at once")
+
     adapters = sub.add_parser(
         "adapters", help="list published adapter versions, roll back, or serve one by hand"
     )
@@ -600,6 +614,23 @@ def _cmd_loop(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_curve(args: argparse.Namespace) -> int:
+    from agent.evolve.recurve import replay  # torch: only once the arguments are valid
+
+    modes = ("fast", "peam") if args.peam else ("fast",)
+    reference = Path(args.reference) if args.reference else None
+    if reference is not None and not (reference / "summary.json").exists():
+        raise FileNotFoundError(f"--reference {reference}: no summary.json; pass a run folder")
+    out = Path(args.out)
+    curve = replay(
+        Path(args.loop), out, args.seeds, modes, reference, args.workers,
+        log=lambda line: print(line, flush=True),
+    )  # fmt: skip
+    print((out / "learning_curve.md").read_text(), end="")
+    print(f"wrote {out / 'learning_curve.json'} ({len(curve['rounds'])} rounds)")
+    return 0
+
+
 USAGE_ERRORS = {
     "agent.fast.registry": "RegistryError",
     "agent.loop.run_folder": "RunFolderError",
@@ -626,6 +657,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "train-fast": _cmd_train_fast,
     "consolidate": _cmd_consolidate,
     "loop": _cmd_loop,
+    "curve": _cmd_curve,
     "adapters": _cmd_adapters,
     "compare": _cmd_compare,
     "memory": _cmd_memory,

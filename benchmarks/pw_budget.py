@@ -39,12 +39,10 @@ import yaml
 
 from agent.compare.stats import mcnemar
 from agent.evolve.config import LoopConfig
-from agent.evolve.gate import play_version, tally
+from agent.evolve.gate import play_category, play_version
 from agent.fast import registry
 from agent.fast.trunk import load_trunk
 from agent.loop.config import RunConfig
-from agent.loop.run_folder import execute
-from agent.loop.run_folder import prepare as prepare_run
 from consolidation.bc import acts_as_taught
 from consolidation.config import ConsolidateConfig
 from consolidation.daemon import Consolidator
@@ -161,10 +159,7 @@ def play_teacher(base: RunConfig, category: str, seeds: str, out: Path) -> dict:
     """The slow tier alone (no fast tier) on the category's tasks and ``seeds``."""
     cfg = copy.deepcopy(base)
     cfg.fast.dir, cfg.fast.pin, cfg.seeds, cfg.runner.label = "", "", seeds, False
-    plan = prepare_run(cfg, out, resume=False)
-    plan.todo = [(t, s) for t, s in plan.todo if t.category == category]
-    execute(plan)
-    return tally(out / "store.sqlite", category)
+    return play_category(cfg, category, out)
 
 
 class Stages:

@@ -34,7 +34,7 @@ from agent.fast.policy import FastPolicy
 from agent.fast.trunk import load_trunk, save_trunk
 from consolidation import distributed
 from consolidation.agreement import agreement
-from consolidation.bc import evaluate_accuracy
+from consolidation.bc import acts_as_taught
 from consolidation.config import ConsolidateConfig
 from consolidation.trainer import train_category
 from consolidation.trigger import (
@@ -289,7 +289,7 @@ class Consolidator:
             return
         table = torch.from_numpy(self.embedder.embed(data.texts)).to(device)
         val_table = torch.from_numpy(self.embedder.embed(val.texts)).to(device)
-        before = self._val(model, category, val, val_table)
+        taught_before = self._taught(model, category, val, val_table)
         tb_tag = f"{category}/v{(parent or 0) + 1}"
 
         def on_update(done: int, total: int, losses: dict[str, float]) -> None:
@@ -301,7 +301,8 @@ class Consolidator:
             model, category, data, table, cfg.trainer, device, job / "checkpoint", on_update,
             replay=is_replay,
         )  # fmt: skip
-        after = self._val(model, category, val, val_table)
+        taught_after = self._taught(model, category, val, val_table)
+        before, after = _accuracy(taught_before), _accuracy(taught_after)
         if self._tb is not None and len(pw.pw):
             for name, values in {**pw.components, "pw": pw.pw}.items():
                 self._tb.add_histogram(f"pw/{tb_tag}/{name}", values, 0)
@@ -321,6 +322,9 @@ class Consolidator:
                 "val_accuracy_before": before,
                 "val_accuracy_after": after,
                 "val_states": len(val),
+                # paired over the same states: taught only after / only before (the gate's test)
+                "val_better": _only(taught_after, taught_before),
+                "val_worse": _only(taught_before, taught_after),
             },
             "store": str(self.store_path.resolve()),
             "last_attempt_id": until,
@@ -407,11 +411,21 @@ class Consolidator:
             trunk_features, np.array(centroids), self.config.pw, self.device, agrees,
         )  # fmt: skip
 
-    def _val(self, model, category: str, val: Transitions, table) -> float | None:
+    def _taught(self, model, category: str, val: Transitions, table) -> np.ndarray | None:
+        """Per validation state: the adapter's likeliest action is one of the teacher's."""
         if len(val) == 0:
             return None
         model.set_adapter(category)
-        return evaluate_accuracy(lambda g, t, v: model(g, t, v), val, table, self.device)
+        return acts_as_taught(lambda g, t, v: model(g, t, v), val, table, self.device)
+
+
+def _accuracy(taught: np.ndarray | None) -> float | None:
+    return None if taught is None else float(taught.mean())
+
+
+def _only(a: np.ndarray | None, b: np.ndarray | None) -> int | None:
+    """States taught by ``a`` and not by ``b``."""
+    return None if a is None or b is None else int((a & ~b).sum())
 
 
 @torch.no_grad()

@@ -19,6 +19,11 @@ class GateConfig:
     below the served version's for it to be published; None = not checked (as before: the
     combat gate of ``runs/loop6-t07`` tied at 15-16 of 16 and published versions whose
     accuracy fell 70.9% -> 68.4% and 65.5% -> 62.2%)."""
+    accuracy_alpha: float | None = 0.05
+    """A fall beyond ``accuracy_margin`` refuses the candidate only when it is significant:
+    paired over the held-out states (those only one of the two acts as taught on), two-sided
+    exact McNemar p below this; None = any fall beyond the margin refuses (``runs/loop8-gate20``
+    refused combat v5, which won the gate's games 40 vs 38, for 74.8% -> 74.6%)."""
 
 
 @dataclass

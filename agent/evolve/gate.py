@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agent.compare.stats import mcnemar
 from agent.evolve.config import GateConfig
 from agent.fast import registry
 from agent.fast.executor import skill_key
@@ -39,9 +40,15 @@ def play_version(
     cfg.fast.dir, cfg.fast.pin = str(root), f"{category}={version}"
     cfg.seeds, cfg.runner.handoff, cfg.runner.label = seeds, False, False
     cfg.fast.min_skill_success = 0.0  # the fast tier alone: every subgoal it has an adapter for
+    return play_category(cfg, category, out)
+
+
+def play_category(cfg: RunConfig, category: str, out: Path) -> dict[str, Any]:
+    """``cfg`` played on the category's tasks only, into ``out`` (resumable); its tally."""
     plan = prepare(cfg, out, resume=(out / "config.yaml").exists())
     plan.todo = [(t, s) for t, s in plan.todo if t.category == category]
     execute(plan)
+    plan.store.close()
     return tally(out / "store.sqlite", category)
 
 
@@ -77,10 +84,16 @@ def decide(
     margin: int,
     accuracy: tuple[float | None, float | None] = (None, None),
     accuracy_margin: float | None = None,
+    discordant: tuple[int | None, int | None] = (None, None),
+    accuracy_alpha: float | None = None,
 ) -> dict:
     """Publish or keep, with the reason and both sides' numbers. ``accuracy``: (the served
     version's, the candidate's) held-out label accuracy; ``accuracy_margin`` (points) None,
-    or either accuracy unknown: not checked."""
+    or either accuracy unknown: not checked. ``discordant``: held-out states only the
+    candidate / only the served version acts as taught on; with ``accuracy_alpha`` a fall
+    beyond the margin is refused only when it is significant (two-sided exact McNemar
+    p < alpha); without the counts (versions trained before they were recorded), the margin
+    alone decides."""
     if served is None:
         reason = f"first version ({candidate['successes']}/{candidate['episodes']} on the gate)"
         return {"publish": True, "reason": reason, "candidate": candidate, "served": None}
@@ -96,12 +109,21 @@ def decide(
     )
     before, after = accuracy
     if accuracy_margin is not None and before is not None and after is not None:
-        drop = 100 * (before - after)
-        ok = ok and drop <= accuracy_margin
+        fell = 100 * (before - after) > accuracy_margin
         reason += (
             f"; held-out label accuracy {before:.1%} -> {after:.1%}"
-            f" (drop allowed {accuracy_margin:g} points)"
+            f" (drop allowed {accuracy_margin:g} points"
         )
+        better, worse = discordant
+        if accuracy_alpha is not None and better is not None and worse is not None:
+            p = mcnemar(better, worse)
+            fell = fell and worse > better and p < accuracy_alpha
+            reason += (
+                f"; paired: {better} states gained, {worse} lost, McNemar p = {p:.3g},"
+                f" a fall refuses below p {accuracy_alpha:g}"
+            )
+        reason += ")"
+        ok = ok and not fell
     return {"publish": ok, "reason": reason, "candidate": candidate, "served": served}
 
 
@@ -126,4 +148,8 @@ class Gate:
         meta = next(r for r in registry.describe(self.root, category) if r["version"] == version)
         evaluation = meta.get("evaluation") or {}
         accuracy = (evaluation.get("val_accuracy_before"), evaluation.get("val_accuracy_after"))
-        return decide(mine, theirs, self.config.margin, accuracy, self.config.accuracy_margin)
+        discordant = (evaluation.get("val_better"), evaluation.get("val_worse"))
+        c = self.config
+        return decide(
+            mine, theirs, c.margin, accuracy, c.accuracy_margin, discordant, c.accuracy_alpha
+        )

@@ -168,7 +168,7 @@ def _evaluate(cfg: LoopConfig, out: Path, folder: Path, handoff: bool, log: Log)
     execute(prepare(run, folder, resume=(folder / "config.yaml").exists()))
 
 
-def _outcomes(folder: Path) -> dict[tuple[str, int], bool]:
+def outcomes(folder: Path) -> dict[tuple[str, int], bool]:
     path = folder / "episodes.jsonl"
     if not path.exists():
         return {}
@@ -193,30 +193,13 @@ def paired(
 def learning_curve(out: Path, rounds: int) -> dict[str, Any]:
     """Held-out successes per task per round, fast tier alone and PEAM, with Wilson 95%,
     and per category the paired change from the round before (McNemar)."""
-    cfg = yaml.safe_load((out / "config.yaml").read_text())
-    suite = select(load_tasks(cfg["run"]["tasks_file"]), cfg["run"].get("tasks") or [])
-    categories = {t.id: t.category for t in suite}
+    categories = suite_categories(yaml.safe_load((out / "config.yaml").read_text()))
     rows = []
     for r in range(rounds):
         folder = out / "rounds" / f"r{r}"
-        row: dict[str, Any] = {"round": r}
-        for mode in ("fast", "peam"):
-            summary = folder / f"eval-{mode}" / "summary.json"
-            if not summary.exists():
-                continue
-            if r > 0:
-                before = _outcomes(out / "rounds" / f"r{r - 1}" / f"eval-{mode}")
-                now = _outcomes(folder / f"eval-{mode}")
-                row[f"{mode}_vs_previous"] = paired(before, now, categories)
-            tasks = json.loads(summary.read_text())["tasks"]
-            row[mode] = {
-                t: {
-                    "successes": v["successes"],
-                    "episodes": v["episodes"],
-                    "wilson95": list(wilson(v["successes"], v["episodes"])),
-                }
-                for t, v in tasks.items()
-            }
+        now = {mode: folder / f"eval-{mode}" for mode in ("fast", "peam")}
+        before = {mode: out / "rounds" / f"r{r - 1}" / f"eval-{mode}" for mode in now}
+        row = curve_row(r, now, before if r > 0 else {}, categories)
         score = round_score(folder)
         if score is not None:
             row["score"] = score
@@ -225,6 +208,38 @@ def learning_curve(out: Path, rounds: int) -> dict[str, Any]:
         row["served"] = served or {c: registry.latest(out, c) for c in CATEGORIES}
         rows.append(row)
     return {"rounds": rows}
+
+
+def suite_categories(loop_config: dict[str, Any]) -> dict[str, str]:
+    """Task id -> category of the suite a loop config (as saved) plays."""
+    run = loop_config["run"]
+    return {t.id: t.category for t in select(load_tasks(run["tasks_file"]), run.get("tasks") or [])}
+
+
+def curve_row(
+    r: int, now: dict[str, Path], before: dict[str, Path], categories: dict[str, str]
+) -> dict[str, Any]:
+    """Round r of a curve from its evaluation run folders per mode (fast, peam): successes
+    per task with Wilson 95%, and per category the paired change from ``before``'s."""
+    row: dict[str, Any] = {"round": r}
+    for mode, folder in now.items():
+        summary = folder / "summary.json"
+        if not summary.exists():
+            continue
+        if mode in before:
+            row[f"{mode}_vs_previous"] = paired(
+                outcomes(before[mode]), outcomes(folder), categories
+            )
+        tasks = json.loads(summary.read_text())["tasks"]
+        row[mode] = {
+            t: {
+                "successes": v["successes"],
+                "episodes": v["episodes"],
+                "wilson95": list(wilson(v["successes"], v["episodes"])),
+            }
+            for t, v in tasks.items()
+        }
+    return row
 
 
 def plot(curve: dict[str, Any], path: Path) -> None:

@@ -127,3 +127,18 @@ def test_gate_refuses_a_candidate_whose_held_out_label_accuracy_fell():
     assert unknown["publish"]  # versions trained without a validation split
     fewer = decide(_side({"a": 7, "b": 8}), served, 1, (0.70, 0.90), accuracy_margin=0.0)
     assert not fewer["publish"]  # accuracy does not buy back games
+
+
+def test_gate_with_alpha_refuses_only_a_significant_fall_of_label_accuracy():
+    served, tied = _side({"a": 8, "b": 8}), _side({"a": 8, "b": 8})
+    acc = (0.748, 0.746)  # runs/loop8-gate20's combat v5: refused at margin 0 for 0.2 points
+    noise = decide(tied, served, 1, acc, 0.0, discordant=(40, 43), accuracy_alpha=0.05)
+    assert noise["publish"] and "40 states gained, 43 lost" in noise["reason"]
+    real = decide(tied, served, 1, (0.709, 0.678), 0.0, discordant=(20, 60), accuracy_alpha=0.05)
+    assert not real["publish"] and "McNemar p = " in real["reason"]
+    strict = decide(tied, served, 1, acc, 0.0, discordant=(40, 43), accuracy_alpha=None)
+    assert not strict["publish"]  # no alpha: the margin alone, as before
+    old = decide(tied, served, 1, acc, 0.0, discordant=(None, None), accuracy_alpha=0.05)
+    assert not old["publish"]  # a version trained before the counts were recorded
+    within = decide(tied, served, 1, acc, 1.0, discordant=(0, 30), accuracy_alpha=0.05)
+    assert within["publish"]  # inside the margin: significance is not asked

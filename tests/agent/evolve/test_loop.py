@@ -7,8 +7,10 @@ import sqlite3
 
 import pytest
 
+from agent.compare.stats import mcnemar
 from agent.evolve.config import GateConfig, LoopConfig
-from agent.evolve.loop import run_loop
+from agent.evolve.loop import outcomes, run_loop
+from agent.evolve.recurve import folder_name, replay
 from consolidation.config import BCConfig, ConsolidateConfig, TrainerConfig, TriggerConfig
 from envs.config import ConfigError, build
 from memory.store import ExperienceStore
@@ -97,8 +99,23 @@ def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
             f"{ev['val_accuracy_before']:.1%} -> {ev['val_accuracy_after']:.1%}"
             in r["gate"]["reason"]
         )
-        if r["gate"]["publish"]:
-            assert ev["val_accuracy_after"] >= ev["val_accuracy_before"]
+        # The same states paired: the counts the gate's McNemar test reads add up.
+        gained = round((ev["val_accuracy_after"] - ev["val_accuracy_before"]) * ev["val_states"])
+        assert ev["val_better"] - ev["val_worse"] == gained
+        if r["gate"]["publish"] and gained < 0:  # a fall published only when not significant
+            assert mcnemar(ev["val_better"], ev["val_worse"]) >= GateConfig().accuracy_alpha
+    # `peam curve`: each round's served versions, pinned, play the held-out seeds again and
+    # win exactly the episodes the round's own evaluation won (play is deterministic).
+    replayed = replay(out, tmp_path / "curve", "0-1", reference=out / "rounds" / "r0" / "eval-peam")
+    for mine, theirs in zip(replayed["rounds"], curve["rounds"], strict=True):
+        assert mine["fast"] == theirs["fast"] and mine["served"] == theirs["served"]
+        folder = tmp_path / "curve" / folder_name("fast", mine["served"])
+        assert outcomes(folder) == outcomes(out / "rounds" / f"r{mine['round']}" / "eval-fast")
+        assert set(mine["fast_vs_reference"]) == {"craft", "gather"}
+    assert replayed["rounds"][1]["fast_vs_previous"] == curve["rounds"][1]["fast_vs_previous"]
+    assert "Against the reference run" in (tmp_path / "curve" / "learning_curve.md").read_text()
+    with pytest.raises(ConfigError, match="a replay of something else"):
+        replay(out, tmp_path / "curve", "0-2", log=lambda _line: None)
     # Killed mid-game (an episode left running): the rerun replays that episode only.
     before = len(_episodes(out))
     (out / "rounds" / "r1" / "game.done").unlink()  # the last episode is round 1's game

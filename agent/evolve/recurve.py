@@ -1,0 +1,180 @@
+"""`peam curve`: a finished loop's learning curve again, on other held-out seeds.
+
+A loop evaluates every round on a few seeds (``eval_seeds``, 20 per task by default): too
+few to see a change of a few games. Every round recorded which adapter versions it served,
+and the loop folder (or the ``models/<name>`` copy of it) keeps them all, so each round can
+be played again later on as many seeds as wanted: the fast tier alone (and with ``peam``,
+PEAM) with exactly that round's versions pinned. Rounds that served the same versions
+share one run folder. The curve has the loop's own table and plot, the paired change
+from the round before per category (McNemar), and with a ``reference`` run (the slow tier
+alone on the same seeds) the paired comparison with it per round.
+
+Layout of the output folder::
+
+    source.json                 the loop folder, its served versions per round, the seeds
+    fast-craft1-gather2-combat1/, peam-.../   one run folder per distinct served set
+    learning_curve.json, learning_curve.md, learning_curve.png
+
+Resumable: a rerun of the same command continues each run folder where it stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agent.evolve.config import LoopConfig
+from agent.evolve.loop import SERVED, curve_row, outcomes, paired, plot, suite_categories, table
+from agent.loop.run_folder import execute, prepare
+from envs.config import ConfigError, build
+from memory.atomic import atomic_write
+
+Log = Callable[[str], None]
+LOOP_CONFIGS = ("config.yaml", "loop_config.yaml")
+"""A loop folder's saved settings; the models/<name> copy names it loop_config.yaml."""
+
+
+def loop_config(source: Path) -> dict[str, Any]:
+    """The settings a loop folder was run with, as saved."""
+    for name in LOOP_CONFIGS:
+        if (source / name).exists():
+            return yaml.safe_load((source / name).read_text())
+    raise ConfigError(
+        f"{source} is not a loop folder: no {' or '.join(LOOP_CONFIGS)}; pass the --out of a"
+        " `peam loop` or a models/<name> folder copied from one"
+    )
+
+
+def served_per_round(source: Path) -> list[dict[str, int | None]]:
+    """Round k's served version per category: rounds/r<k>/served.json, else the copy in
+    learning_curve.json (a models/<name> folder has only that)."""
+    rounds = sorted(
+        (int(p.parent.name[1:]), json.loads(p.read_text()))
+        for p in source.glob(f"rounds/r*/{SERVED}")
+    )
+    if rounds:
+        return [served for _, served in rounds]
+    curve = source / "learning_curve.json"
+    if curve.exists():
+        return [row["served"] for row in json.loads(curve.read_text())["rounds"]]
+    raise ConfigError(
+        f"{source} records no served versions (no rounds/r*/{SERVED}, no learning_curve.json):"
+        " let its `peam loop` finish a round first"
+    )
+
+
+def folder_name(mode: str, served: dict[str, int | None]) -> str:
+    """``fast-craft1-gather2-combat1``: one folder per mode and served set."""
+    return mode + "".join(f"-{c}{v}" for c, v in sorted(served.items()) if v is not None)
+
+
+def replay(
+    source: Path,
+    out: Path,
+    seeds: str,
+    modes: tuple[str, ...] = ("fast",),
+    reference: Path | None = None,
+    workers: int | None = None,
+    log: Log = print,
+) -> dict[str, Any]:
+    """Play every round of ``source``'s loop again on ``seeds``; write and return the curve."""
+    saved = loop_config(source)
+    cfg = build(LoopConfig, saved)
+    rounds = served_per_round(source)
+    for k, served in enumerate(rounds):
+        later = [c for c, v in served.items() if v is None and any(r.get(c) for r in rounds)]
+        if later:
+            raise ConfigError(
+                f"round {k} of {source} served no {', '.join(later)} adapter, a later round"
+                " did: the fast tier cannot leave out a category its folder has, so this"
+                " round cannot be replayed"
+            )
+    record = {"source": str(source), "seeds": seeds, "served": rounds, "modes": list(modes)}
+    record_path = out / "source.json"
+    if record_path.exists() and json.loads(record_path.read_text()) != record:
+        raise ConfigError(
+            f"{out} holds a replay of something else ({record_path}); choose another --out"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(record_path, json.dumps(record, indent=2))
+    for k, served in enumerate(rounds):
+        for mode in modes:
+            folder = out / folder_name(mode, served)
+            run = copy.deepcopy(cfg.run)
+            run.seeds, run.runner.label = seeds, False
+            run.runner.handoff = mode == "peam"
+            if mode == "fast":
+                run.fast.min_skill_success = 0.0  # the fast tier alone: every subgoal it covers
+            run.fast.dir = str(source)
+            run.fast.pin = ",".join(f"{c}={v}" for c, v in sorted(served.items()) if v)
+            if workers is not None:
+                run.workers = workers
+            plan = prepare(run, folder, resume=(folder / "config.yaml").exists())
+            if plan.todo:
+                log(f"round {k}: {folder.name} plays {len(plan.todo)} episodes (seeds {seeds})")
+                execute(plan)
+            plan.store.close()
+    curve = _curve(out, rounds, modes, suite_categories(saved), reference)
+    curve["source"], curve["seeds"] = str(source), seeds
+    atomic_write(out / "learning_curve.json", json.dumps(curve, indent=2))
+    atomic_write(out / "learning_curve.md", table(curve) + _reference_table(curve))
+    plot(curve, out / "learning_curve.png")
+    return curve
+
+
+def _curve(
+    out: Path,
+    rounds: list[dict[str, int | None]],
+    modes: tuple[str, ...],
+    categories: dict[str, str],
+    reference: Path | None,
+) -> dict[str, Any]:
+    rows = []
+    for k, served in enumerate(rounds):
+        now = {m: out / folder_name(m, served) for m in modes}
+        before = {m: out / folder_name(m, rounds[k - 1]) for m in modes} if k else {}
+        row = curve_row(k, now, before, categories)
+        row["served"] = served
+        if reference is not None:
+            theirs = outcomes(reference)
+            for m in modes:
+                if m in row:
+                    row[f"{m}_vs_reference"] = paired(theirs, outcomes(now[m]), categories)
+        rows.append(row)
+    curve: dict[str, Any] = {"rounds": rows, "categories": categories}
+    if reference is not None:
+        summary = json.loads((reference / "summary.json").read_text())
+        curve["reference"] = {"run": str(reference), "tasks": summary["tasks"]}
+    return curve
+
+
+def _reference_table(curve: dict[str, Any]) -> str:
+    """Per round and category: successes of the agent and of the reference run, and the
+    paired comparison (won only by the agent / only by the reference, McNemar p)."""
+    if "reference" not in curve:
+        return ""
+    ref = curve["reference"]
+    lines = [
+        "",
+        f"Against the reference run `{ref['run']}` (paired by task and seed):",
+        "",
+        "| round | mode | category | agent | reference | won only by the agent | only by the"
+        " reference | McNemar p |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    of = curve["categories"]
+    for row in curve["rounds"]:
+        for mode in ("fast", "peam"):
+            for category, d in row.get(f"{mode}_vs_reference", {}).items():
+                mine = sum(v["successes"] for t, v in row[mode].items() if of[t] == category)
+                theirs = sum(v["successes"] for t, v in ref["tasks"].items() if of[t] == category)
+                lines.append(
+                    f"| {row['round']} | {mode} | {category} | {mine} | {theirs} |"
+                    f" {d['better']} | {d['worse']} | {d['p']:.3g} |"
+                )
+    return "\n".join(lines) + "\n"
