@@ -93,13 +93,15 @@ def table(curve: dict[str, Any]) -> str:
     if not rows:
         return "no evaluated round yet\n"
     tasks = list(rows[0]["fast"])
-    head = "| task | " + " | ".join(f"round {r['round']}: fast / PEAM" for r in rows) + " |"
+    modes = [m for m in ("fast", "peam") if any(m in r for r in rows)]
+    names = " / ".join({"fast": "fast", "peam": "PEAM"}[m] for m in modes)
+    head = "| task | " + " | ".join(f"round {r['round']}: {names}" for r in rows) + " |"
     lines = [head, "| --- |" + " --- |" * len(rows)]
     for task in [*tasks, "total"]:
         cells = []
         for r in rows:
             pair = []
-            for mode in ("fast", "peam"):
+            for mode in modes:
                 part = r.get(mode, {})
                 won = sum(v["successes"] for v in part.values()) if task == "total" else (
                     part.get(task, {}).get("successes", 0))  # fmt: skip
@@ -253,9 +255,12 @@ def plot(curve: dict[str, Any], path: Path) -> None:
         return
     tasks = sorted(rows[0]["fast"])
     scored = [r for r in rows if "score" in r]
-    fig, axes = plt.subplots(1, 3 if scored else 2, figsize=(17 if scored else 12, 4))
+    modes = [m for m in ("fast", "peam") if any(m in r for r in rows)]
+    panels = len(modes) + bool(scored)
+    fig, axes = plt.subplots(1, panels, figsize=(5.7 * panels, 4), squeeze=False)
+    axes = axes[0]
     colours = plt.get_cmap("tab20")
-    for ax, mode in zip(axes[:2], ("fast", "peam"), strict=True):
+    for ax, mode in zip(axes, modes, strict=False):
         for k, task in enumerate(tasks):
             xs = [r["round"] for r in rows if mode in r]
             ys = [r[mode][task]["successes"] / max(1, r[mode][task]["episodes"]) for r in rows
@@ -269,14 +274,14 @@ def plot(curve: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("round")
         ax.set_ylim(0, 1.05)
     axes[0].set_ylabel("held-out success")
-    axes[1].legend(fontsize=6, loc="lower right")
+    axes[len(modes) - 1].legend(fontsize=6, loc="lower right")
     if scored:
-        xs = [r["round"] for r in scored]
-        axes[2].plot(xs, [r["score"]["score"] for r in scored], marker="o", color="black")
-        axes[2].set_xticks(xs)
-        axes[2].set_title("the whole game, fast tier alone")
-        axes[2].set_xlabel("round")
-        axes[2].set_ylabel("Crafter score")
+        ax, xs = axes[-1], [r["round"] for r in scored]
+        ax.plot(xs, [r["score"]["score"] for r in scored], marker="o", color="black")
+        ax.set_xticks(xs)
+        ax.set_title("the whole game, fast tier alone")
+        ax.set_xlabel("round")
+        ax.set_ylabel("Crafter score")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -94,7 +94,8 @@ def replay(
                 " did: the fast tier cannot leave out a category its folder has, so this"
                 " round cannot be replayed"
             )
-    record = {"source": str(source), "seeds": seeds, "served": rounds, "modes": list(modes)}
+    where = str(source.resolve())
+    record = {"source": where, "seeds": seeds, "served": rounds, "modes": list(modes)}
     record_path = out / "source.json"
     if record_path.exists() and json.loads(record_path.read_text()) != record:
         raise ConfigError(
