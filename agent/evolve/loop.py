@@ -4,6 +4,7 @@ N times, with held-out evaluation after each round.
 Layout of the loop folder::
 
     config.yaml                the loop's settings
+    environment.json           where it trains: package versions, CPU (``environment``)
     store.sqlite               every training episode of every round (the experience)
     trunk/, adapters/          the fast tier the rounds build (``agent.fast.registry``)
     consolidation/             the daemon's decisions and jobs
@@ -29,6 +30,7 @@ from typing import Any
 import yaml
 
 from agent.compare.stats import mcnemar, wilson
+from agent.evolve import environment
 from agent.evolve.config import LoopConfig
 from agent.evolve.game import SCORE, evaluate_score, game_run, game_seeds, round_score
 from agent.evolve.gate import Gate
@@ -56,6 +58,7 @@ def run_loop(cfg: LoopConfig, out: Path, rounds: int, log: Log = print) -> dict[
         )
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(saved, text)
+    environment.record(out, log)
     for r in range(rounds):
         folder = out / "rounds" / f"r{r}"
         folder.mkdir(parents=True, exist_ok=True)
