@@ -160,15 +160,22 @@ def _play(cfg: LoopConfig, out: Path, r: int, folder: Path, log: Log, game: bool
     store.close()
 
 
-def _evaluate(cfg: LoopConfig, out: Path, folder: Path, handoff: bool, log: Log) -> None:
-    run: RunConfig = copy.deepcopy(cfg.run)
-    run.seeds, run.runner.handoff, run.runner.label = cfg.eval_seeds, handoff, False
+def evaluation_run(base: RunConfig, root: Path, seeds: str, handoff: bool) -> RunConfig:
+    """``base`` set to evaluate the fast tier in ``root`` on held-out ``seeds``: alone
+    (every subgoal it covers) or with hand-off (PEAM); nothing labelled."""
+    run = copy.deepcopy(base)
+    run.seeds, run.runner.handoff, run.runner.label = seeds, handoff, False
     if not handoff:
         run.fast.min_skill_success = 0.0  # the fast tier alone: every subgoal it covers
+    run.fast.dir = str(root)
+    return run
+
+
+def _evaluate(cfg: LoopConfig, out: Path, folder: Path, handoff: bool, log: Log) -> None:
     if not any(registry.latest(out, c) is not None for c in CATEGORIES):
         log(f"{folder.name}: no adapter published yet; skipped")
         return
-    run.fast.dir = str(out)
+    run = evaluation_run(cfg.run, out, cfg.eval_seeds, handoff)
     log(f"{folder.name}: held-out seeds {run.seeds}")
     execute(prepare(run, folder, resume=(folder / "config.yaml").exists()))
 

@@ -20,7 +20,6 @@ Resumable: a rerun of the same command continues each run folder where it stoppe
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +28,16 @@ from typing import Any
 import yaml
 
 from agent.evolve.config import LoopConfig
-from agent.evolve.loop import SERVED, curve_row, outcomes, paired, plot, suite_categories, table
+from agent.evolve.loop import (
+    SERVED,
+    curve_row,
+    evaluation_run,
+    outcomes,
+    paired,
+    plot,
+    suite_categories,
+    table,
+)
 from agent.loop.run_folder import execute, prepare
 from envs.config import ConfigError, build
 from memory.atomic import atomic_write
@@ -106,12 +114,7 @@ def replay(
     for k, served in enumerate(rounds):
         for mode in modes:
             folder = out / folder_name(mode, served)
-            run = copy.deepcopy(cfg.run)
-            run.seeds, run.runner.label = seeds, False
-            run.runner.handoff = mode == "peam"
-            if mode == "fast":
-                run.fast.min_skill_success = 0.0  # the fast tier alone: every subgoal it covers
-            run.fast.dir = str(source)
+            run = evaluation_run(cfg.run, source, seeds, handoff=mode == "peam")
             run.fast.pin = ",".join(f"{c}={v}" for c, v in sorted(served.items()) if v)
             if workers is not None:
                 run.workers = workers
@@ -135,14 +138,13 @@ def _curve(
     categories: dict[str, str],
     reference: Path | None,
 ) -> dict[str, Any]:
-    rows = []
+    rows, theirs = [], outcomes(reference) if reference is not None else {}
     for k, served in enumerate(rounds):
         now = {m: out / folder_name(m, served) for m in modes}
         before = {m: out / folder_name(m, rounds[k - 1]) for m in modes} if k else {}
         row = curve_row(k, now, before, categories)
         row["served"] = served
         if reference is not None:
-            theirs = outcomes(reference)
             for m in modes:
                 if m in row:
                     row[f"{m}_vs_reference"] = paired(theirs, outcomes(now[m]), categories)
