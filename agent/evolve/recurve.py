@@ -4,7 +4,8 @@ A loop evaluates every round on a few seeds (``eval_seeds``, 20 per task by defa
 few to see a change of a few games. Every round recorded which adapter versions it served,
 and the loop folder (or the ``models/<name>`` copy of it) keeps them all, so each round can
 be played again later on as many seeds as wanted: the fast tier alone (and with ``peam``,
-PEAM) with exactly that round's versions pinned. Rounds that served the same versions
+PEAM) with exactly that round's versions pinned (a category it served none of stays with
+the slow tier, pinned to none). Rounds that served the same versions
 share one run folder. The curve has the loop's own table and plot, the paired change
 from the round before per category (McNemar), and with a ``reference`` run (the slow tier
 alone on the same seeds) the paired comparison with it per round.
@@ -94,14 +95,6 @@ def replay(
     saved = loop_config(source)
     cfg = build(LoopConfig, saved)
     rounds = served_per_round(source)
-    for k, served in enumerate(rounds):
-        later = [c for c, v in served.items() if v is None and any(r.get(c) for r in rounds)]
-        if later:
-            raise ConfigError(
-                f"round {k} of {source} served no {', '.join(later)} adapter, a later round"
-                " did: the fast tier cannot leave out a category its folder has, so this"
-                " round cannot be replayed"
-            )
     where = str(source.resolve())
     record = {"source": where, "seeds": seeds, "served": rounds, "modes": list(modes)}
     record_path = out / "source.json"
@@ -115,7 +108,8 @@ def replay(
         for mode in modes:
             folder = out / folder_name(mode, served)
             run = evaluation_run(cfg.run, source, seeds, handoff=mode == "peam")
-            run.fast.pin = ",".join(f"{c}={v}" for c, v in sorted(served.items()) if v)
+            # A category the round served none of stays with the slow tier (pinned to none).
+            run.fast.pin = ",".join(f"{c}={v or 'none'}" for c, v in sorted(served.items()))
             if workers is not None:
                 run.workers = workers
             plan = prepare(run, folder, resume=(folder / "config.yaml").exists())

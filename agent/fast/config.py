@@ -35,7 +35,9 @@ class FastConfig:
     alone). Versions never gated take every subgoal."""
     pin: str = ""
     """Serve these adapter versions whatever LATEST says, e.g. ``gather=3,craft=1`` (the
-    evaluation gate plays a candidate this way); empty = the served versions."""
+    evaluation gate plays a candidate this way); ``combat=none`` serves no adapter for the
+    category (the slow tier acts for it, as before its first version); empty = the served
+    versions."""
     seed: int = 0
     """Mixed into the action-sampling seed (with the episode seed, the attempt number and
     the subgoal text): another seed samples other actions on the same worlds."""

@@ -57,17 +57,19 @@ def _gated_skills(folder: Path) -> dict[str, list[int]] | None:
         return None
 
 
-def parse_pins(text: str) -> dict[str, int]:
-    """``"gather=3,craft=1"`` -> {"gather": 3, "craft": 1} (``fast.pin``)."""
-    pins = {}
+def parse_pins(text: str) -> dict[str, int | None]:
+    """``"gather=3,craft=1,combat=none"`` -> {"gather": 3, "craft": 1, "combat": None}
+    (``fast.pin``; None: no adapter serves the category, the slow tier acts for it)."""
+    pins: dict[str, int | None] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         category, _, version = part.partition("=")
-        if category not in CATEGORIES or not version.strip().lstrip("v").isdigit():
+        version = version.strip().lstrip("v")
+        if category not in CATEGORIES or not (version.isdigit() or version == "none"):
             raise ValueError(
-                f"fast.pin {part!r}: write category=version, e.g. gather=3"
+                f"fast.pin {part!r}: write category=version, e.g. gather=3, or category=none"
                 f" (categories: {', '.join(CATEGORIES)})"
             )
-        pins[category] = int(version.strip().lstrip("v"))
+        pins[category] = None if version == "none" else int(version)
     return pins
 
 
@@ -120,7 +122,10 @@ class FastExecutor:
                 continue  # never trained (no data yet): the slow tier acts, nothing is wrong
             self._load(category)
         for category, version in pins.items():
-            self.pin(category, version)
+            if version is None:
+                self._pinned.add(category)  # served by none: refresh leaves it out too
+            else:
+                self.pin(category, version)
         self.model.to(self.device).eval()
         if config.gate:
             self.gate = load_gate(self.folder / "gate")

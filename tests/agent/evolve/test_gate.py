@@ -54,10 +54,26 @@ def test_a_candidate_waits_for_its_gate_and_a_pin_plays_it(fast_dir, tmp_path):
 
 def test_pins_are_checked():
     assert parse_pins("gather=3, craft=v1") == {"gather": 3, "craft": 1}
+    assert parse_pins("combat=none") == {"combat": None}
     assert parse_pins("") == {}
-    for bad in ("gather", "mining=2", "gather=x"):
+    for bad in ("gather", "mining=2", "gather=x", "gather=None"):
         with pytest.raises(ValueError, match="category=version"):
             parse_pins(bad)
+
+
+def test_a_category_pinned_to_none_stays_with_the_slow_tier(fast_dir, tmp_path):
+    # `peam curve` replays a round before a category's first version this way.
+    root = tmp_path / "fast"
+    shutil.copytree(fast_dir, root)
+    config = FastConfig(dir=str(root), device="cpu", pin="gather=none")
+    fast = FastExecutor(config, HashEmbedder())
+    wood = Subgoal("collect", "wood", 4)
+    assert "gather" not in fast.available and fast.covers(wood) is None
+    served = FastExecutor(FastConfig(dir=str(root), device="cpu"), HashEmbedder())
+    assert served.covers(wood) == "gather"  # the folder has a gather version
+    model, sha = perturbed_adapter(root, 0)
+    registry.publish(model, "gather", root, sha, {"trainer": "t"})  # a new version served
+    assert fast.refresh() == [] and "gather" not in fast.available
 
 
 def _attempt(tier: str, success: bool, corrects: int | None = None):
