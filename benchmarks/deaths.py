@@ -1,10 +1,12 @@
-"""Where the slow tier dies: every lost episode's hits and the situation at its death.
+"""Where the agent dies: every lost episode's hits and the situation at its death.
 
     .venv/bin/python benchmarks/deaths.py --task collect_iron --task make_iron_pickaxe \\
         --seeds 0-99 [--set controller.food_low=6 ...] [--each]
 
 Plays the tasks with the slow tier alone (the recipe planner and the fair controller of
-``configs/run/default.yaml``, with any ``--set``), one process, and follows the player in
+``configs/run/default.yaml``, with any ``--set``; with ``--set fast.dir=models/loop10 --set
+runner.handoff=false --set fast.min_skill_success=0`` the fast tier alone, under the same
+controller's reflexes), one process, and follows the player in
 the simulator: a diagnostic read of Crafter's objects that no tier ever sees. Each health
 loss is put down to an arrow (one flying into the player's cell), a zombie (one next to
 it), hunger, thirst or fatigue (a need at 0), or lava. Each death gets its situation from
@@ -32,7 +34,7 @@ from typing import Any
 from crafter import objects
 
 import envs
-from agent.loop.build import make_runner
+from agent.loop.build import make_fast, make_runner
 from agent.loop.config import load_config
 from agent.slow.recipe_planner import RecipePlanner
 from agent.slow.shelter import MORNING
@@ -147,8 +149,9 @@ def _task(task: Any, seeds: list[int], cfg: Any, store: Any, run: int, each: boo
     """Play ``task`` on every seed, print its table; returns (lost games, deaths)."""
     env = Watch(envs.make("crafter", max_episode_steps=task.budget))
     won, killed, hits, where = 0, Counter(), Counter(), Counter()
+    fast = make_fast(cfg)
     for seed in seeds:
-        runner = make_runner(cfg, env, RecipePlanner(), store, run, None)
+        runner = make_runner(cfg, env, RecipePlanner(), store, run, fast)
         result = runner.run_episode(task, seed)
         won += bool(result.success)
         if result.success or _crafter(env.env)._player.health > 0:

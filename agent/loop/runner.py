@@ -42,6 +42,11 @@ class SlowExecutor(Executor, Protocol):
         station out of view), or None."""
         ...
 
+    def hold(self, action: int) -> Decision | None:
+        """A replacement for a fast-tier ``action`` the reflexes forbid (a step in front of
+        an arrow), or None. Optional: an executor without it holds nothing back."""
+        ...
+
 
 class FastTier(Executor, Protocol):
     """The fast tier (or the retrieval agent): takes the subgoals it covers."""
@@ -305,7 +310,10 @@ class EpisodeRunner:
                         actor = tier
                         if tier == "fast" and teacher is not None:
                             teacher(obs, info)  # what the slow tier would do here (DAgger)
-                        if tier == "slow" and getattr(executor, "reflexive", False):
+                        held = self._hold(decision) if guard is not None else None
+                        if held is not None:
+                            decision, actor = held, "guard"  # e.g. an arrow's next cell
+                        elif tier == "slow" and getattr(executor, "reflexive", False):
                             actor = "guard"  # a survival reflex, not a step of the subgoal
                         elif tier == "slow" or teacher is not None:
                             label = _mask(getattr(self.executor, "choices", ()))
@@ -372,6 +380,13 @@ class EpisodeRunner:
         unlocked = [n for n, c in info.get("achievements", {}).items() if c > 0]
         store.end_episode(episode_id, success, t, outcome, unlocked)
         return EpisodeResult(task.id, seed, success, t, outcome, attempts, frames, episode_id)
+
+    def _hold(self, decision: Decision) -> Decision | None:
+        """The guard's replacement for a fast-tier step it holds back, or None."""
+        hold = getattr(self.executor, "hold", None)
+        if hold is None or decision.action is None or decision.give_up is not None:
+            return None
+        return hold(int(decision.action))
 
     @staticmethod
     def _why(terminated: bool, truncated: bool, budget: int, obs: Any, info: Any) -> Failure:

@@ -31,6 +31,8 @@ class ControllerConfig:
     shelter: bool = True
     """At nightfall dig a burrow into stone, close it, sleep and wait for the morning
     (needs a wood pickaxe; the map memory must show stone nearby)."""
+    dodge: bool = False
+    """Step aside out of the line of an arrow flying at the player (``agent.slow.dodge``)."""
     guard_stations: str = "in_view"
     """When the guard gives a fast-tier ``make``/``place`` subgoal up for want of a station
     (a table, a furnace): ``in_view`` = none is in view; ``remembered`` = none is in the

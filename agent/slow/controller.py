@@ -20,6 +20,7 @@ import numpy as np
 from crafter import constants
 
 from agent.slow.config import ControllerConfig
+from agent.slow.dodge import Dodge
 from agent.slow.explore import Explorer, likely_near
 from agent.slow.navigation import DO, ID, MOVE, NOOP, Goal, route, search, terrain
 from agent.slow.recipe_planner import SOURCES
@@ -70,6 +71,9 @@ class DeliberateController:
         """One per thing searched for (the subgoal's target, water, a cow), kept per subgoal."""
         self._memory: Any = None
         self._shelter = Shelter(self.config.search_cost)
+        self._dodge = Dodge() if self.config.dodge else None
+        self._pos = (0, 0)
+        """The player's cell at the last reflex check (the arrows were seen from there)."""
         self._daylight: float | None = None
         self._dusk = False
         """Daylight is falling (evening): top up drink and food before the night."""
@@ -104,7 +108,18 @@ class DeliberateController:
         self.reflexive = reflex is not None and reflex.give_up is None
         if reflex is not None:
             return self._label(reflex)
-        return self.advise(obs, info)
+        decision = self.advise(obs, info)
+        wait = None if decision.action is None else self.hold(int(decision.action))
+        if wait is not None:
+            self.reflexive = True  # held back: an arrow flies into that cell
+            return self._label(wait)
+        return decision
+
+    def hold(self, action: int) -> Decision | None:
+        """A wait instead of ``action`` when it steps in front of an arrow
+        (``controller.dodge``), else None; the runner holds fast-tier steps back with it."""
+        blocked = self._dodge is not None and self._dodge.blocks(self._pos, action)
+        return Decision(NOOP) if blocked else None
 
     def advise(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
         """What the controller would do for the subgoal here, reflexes aside (the teacher's
@@ -144,7 +159,7 @@ class DeliberateController:
         if info.get("sleeping"):
             return Decision(NOOP)
         sem = self._world(info)
-        pos = (int(info["player_pos"][0]), int(info["player_pos"][1]))
+        pos = self._pos = (int(info["player_pos"][0]), int(info["player_pos"][1]))
         facing = info["facing"]
         inv, status = info["inventory"], info["status"]
         daylight = float(info.get("daylight", 1.0))
@@ -153,8 +168,11 @@ class DeliberateController:
         self._daylight = daylight
         # Survival first: an adjacent monster, shelter at nightfall, thirst, hunger, fatigue.
         threat = self._adjacent_monster(sem, pos)
+        aside = self._dodge.step(sem, pos) if self._dodge is not None else None  # every step
         if threat is not None:
             return Decision(DO if threat == facing else MOVE[threat])
+        if aside is not None:
+            return Decision(aside)
         if self.config.shelter and min(status["drink"], status["food"]) > 1:
             # A monster in view only matters to a sheltered player in the morning.
             seen = self._shelter.active and daylight >= MORNING and self._monster_in_view(sem, pos)
