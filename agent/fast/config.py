@@ -14,14 +14,22 @@ class FastConfig:
     """Folder written by `peam train-fast`; empty = no fast tier (the slow tier does everything)."""
     device: str = "auto"
     """auto = CUDA when present (bf16 autocast there), else CPU."""
-    temperature: float = 0.7
+    temperature: float = 0.3
     """Sampling temperature over the action logits; 0 = always the most likely action. The
-    fast tier alone (no hand-off) samples at this: it has no other way out of a loop."""
+    fast tier alone (no hand-off) samples at this, and at ``unstick_temperature`` once it
+    goes round in circles (alone on seeds 0-99, ``models/loop10``: 1053/1100 with 0.3 and
+    the unstick rule, 1028 at 0.7 without; docs/results.md)."""
     handoff_temperature: float | None = 0.3
     """With hand-off (``runner.handoff``) the policy samples at this temperature instead: a
     stalled attempt goes to the slow tier, so the fast tier keeps to its likeliest actions
     (PEAM on 200 fresh seeds each of the three longest tasks: 522 won at 0.3, 522 at 0,
     506 at 0.7; docs/results.md). None = ``temperature`` in both modes."""
+    unstick_after: int = 3
+    """After this many of the policy's own steps in a row with neither progress nor a cell
+    new to the attempt (the runner's idle streak, ``agent.loop.stall``) it samples at
+    ``unstick_temperature`` until one comes; 0 = never."""
+    unstick_temperature: float = 1.0
+    """The sampling temperature of a policy that is going round in circles."""
     threads: int = 1
     """torch CPU threads for inference (one is fastest for batch-1 decisions)."""
     gate: bool = False

@@ -218,7 +218,8 @@ class FastExecutor:
         self._text = self.embedder.embed([subgoal.text])[0]
         self._rng = subgoal_rng(subgoal.text, self.config.seed, key)
 
-    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any], idle: int = 0) -> Decision:
+        """The policy's action; ``idle``: the attempt's idle streak (``fast.unstick_after``)."""
         if self._subgoal is None:
             raise RuntimeError("FastExecutor.act() before begin(subgoal)")
         policy = self._merged.get(self._adapter)
@@ -232,7 +233,7 @@ class FastExecutor:
                 torch.from_numpy(f.vector[None]).to(d),
             )
         arr = _safe(logits.float().cpu().numpy(), [f])
-        return Decision(int(self._choose(arr, self._rng)[0]))
+        return Decision(int(self._choose(arr, self._rng, self.temperature(idle))[0]))
 
     def seen(self, obs: dict[str, np.ndarray], info: dict[str, Any], subgoal: Subgoal) -> Features:
         """The policy input at this step toward ``subgoal``, laid out as the served trunk
@@ -249,10 +250,11 @@ class FastExecutor:
         seen: list[Features],
         subgoals: list[Subgoal],
         rngs: list[np.random.Generator],
+        idle: list[int] | None = None,
     ) -> np.ndarray:
         """One forward for a batch of envs, each routed to its own adapter (``adapter_names=``).
 
-        ``seen``: each env's policy input (:meth:`seen`).
+        ``seen``: each env's policy input (:meth:`seen`); ``idle``: each env's idle streak.
         """
         names = [self.covers(s) for s in subgoals]
         if any(n is None for n in names):
@@ -268,7 +270,15 @@ class FastExecutor:
                 names,  # type: ignore[arg-type]
             )
         arr = _safe(logits.float().cpu().numpy(), seen)
-        return np.array([self._choose(arr[i : i + 1], rng)[0] for i, rng in enumerate(rngs)])
+        temps = [self.temperature(k) for k in (idle or [0] * len(rngs))]
+        return np.array(
+            [self._choose(arr[i : i + 1], rng, temps[i])[0] for i, rng in enumerate(rngs)]
+        )
+
+    def temperature(self, idle: int) -> float:
+        """The sampling temperature after ``idle`` idle steps of the policy in a row."""
+        after = self.config.unstick_after
+        return self.config.unstick_temperature if 0 < after <= idle else self.config.temperature
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -277,9 +287,8 @@ class FastExecutor:
         functions (``FastPolicy.frozen``: the same outputs, less overhead per call)."""
         return merged_policy(self.model, adapter).frozen()
 
-    def _choose(self, logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Sample each row's action at the configured temperature (argmax at 0)."""
-        temp = self.config.temperature
+    def _choose(self, logits: np.ndarray, rng: np.random.Generator, temp: float) -> np.ndarray:
+        """Sample each row's action at temperature ``temp`` (argmax at 0)."""
         if temp <= 0:
             return logits.argmax(-1)
         z = logits / temp

@@ -53,7 +53,9 @@ class RetrievalExecutor:
         self._text = self.embedder.embed([subgoal.text])
         self._rng = subgoal_rng(subgoal.text, self.seed, key)
 
-    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any], idle: int = 0) -> Decision:
+        """The nearest memories' action (``idle``, the attempt's idle streak, is not used:
+        the retrieval agent samples by its own rule)."""
         if self._subgoal is None:
             raise RuntimeError("RetrievalExecutor.act() before begin(subgoal)")
         f, s = features(obs, info), self._subgoal

@@ -63,6 +63,10 @@ class FastTier(Executor, Protocol):
         """Serve versions published since the last call; the categories that changed."""
         ...
 
+    def act(self, obs: dict[str, np.ndarray], info: dict[str, Any], idle: int = 0) -> Decision:
+        """The next action; ``idle``: the attempt's idle streak (``agent.loop.stall``)."""
+        ...
+
 
 class EpisodeWriter(Protocol):
     """Where the runner records an episode as it happens: the experience store, or a worker's
@@ -139,6 +143,8 @@ class Act(NamedTuple):
     info: dict[str, Any]
     key: tuple[int, int] = (0, 0)
     """(episode seed, attempt number): seeds the fast tier's sampling for this attempt."""
+    idle: int = 0
+    """The fast attempt's idle streak so far (``agent.loop.stall``; ``fast.unstick_after``)."""
 
 
 class Step(NamedTuple):
@@ -223,6 +229,8 @@ class EpisodeRunner:
                 request = episode.send(answer)
                 if isinstance(request, Step):
                     answer = self.env.step(request.action)
+                elif isinstance(request, Act) and request.tier == "fast":
+                    answer = request.executor.act(request.obs, request.info, request.idle)
                 elif isinstance(request, Act):
                     answer = request.executor.act(request.obs, request.info)
                 else:
@@ -305,7 +313,7 @@ class EpisodeRunner:
                     actor, label = "guard", None
                     if decision is None:
                         decision = yield Act(
-                            executor, tier, subgoal, attempt_id, obs, info, sampling
+                            executor, tier, subgoal, attempt_id, obs, info, sampling, watch.idle
                         )
                         actor = tier
                         if tier == "fast" and teacher is not None:

@@ -124,6 +124,7 @@ class VectorRunner:
                     ],
                     [pending[i].subgoal for i in fast],
                     [rngs[i] for i in fast],
+                    [pending[i].idle for i in fast],
                 )
                 self.forwards += 1
                 for i, action in zip(fast, actions, strict=True):

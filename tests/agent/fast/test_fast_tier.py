@@ -134,8 +134,8 @@ def test_with_hand_off_the_fast_tier_samples_at_the_hand_off_temperature(fast_di
         return fast.config.temperature
 
     assert played() == 0.3  # hand-off: its likeliest actions (a stall goes to the slow tier)
-    assert played("runner.handoff=false") == 0.7  # alone: sampling gets it out of loops
-    assert played("fast.handoff_temperature=null") == 0.7
+    assert played("runner.handoff=false") == 0.3  # alone: wider once it goes in circles
+    assert played("fast.handoff_temperature=null", "fast.temperature=0.7") == 0.7
     assert played("fast.handoff_temperature=0", "fast.temperature=1.5") == 0.0
 
 
@@ -223,8 +223,19 @@ def test_gate_in_the_executor_routes_a_category_without_adapter(fast_dir):
     assert strict.covers(Subgoal("defeat", "zombie")) is None
 
 
+def test_a_policy_going_round_in_circles_samples_wider(fast_dir):
+    fast = _fast(fast_dir, temperature=0.0, unstick_after=3, unstick_temperature=1.0)
+    assert [fast.temperature(k) for k in (0, 2, 3, 10)] == [0.0, 0.0, 1.0, 1.0]
+    assert _fast(fast_dir, temperature=0.7, unstick_after=0).temperature(100) == 0.7  # never
+    env = envs.make("crafter")
+    obs, info = env.reset(seed=3)
+    fast.begin(Subgoal("collect", "wood"), (0, 0))
+    assert len({fast.act(obs, info, idle=2).action for _ in range(20)}) == 1  # argmax
+    assert len({fast.act(obs, info, idle=3).action for _ in range(50)}) > 1  # sampled
+
+
 def test_batched_decisions_equal_batch1_decisions(fast_dir):
-    fast = _fast(fast_dir, temperature=0.0)
+    fast = _fast(fast_dir, temperature=0.0, unstick_after=2)
     env = envs.make("crafter")
     obs, _info = env.reset(seed=3)
     subgoals = [
@@ -240,11 +251,12 @@ def test_batched_decisions_equal_batch1_decisions(fast_dir):
         infos.append(info)
     seen = [fast.seen(*row) for row in zip(frames, infos, subgoals, strict=True)]
     rngs = [subgoal_rng(s.text, 0, (5, k)) for k, s in enumerate(subgoals)]
-    together = fast.act_batch(seen, subgoals, rngs)
+    idle = [0, 1, 2, 5]  # the last two sample at the unstick temperature
+    together = fast.act_batch(seen, subgoals, rngs, idle)
     alone = []
     for k, (subgoal, frame, info) in enumerate(zip(subgoals, frames, infos, strict=True)):
         fast.begin(subgoal, (5, k))
-        alone.append(fast.act(frame, info).action)
+        alone.append(fast.act(frame, info, idle[k]).action)
     assert list(together) == alone
 
 

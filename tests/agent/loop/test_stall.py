@@ -13,8 +13,8 @@ from agent.slow.recipe_planner import RecipePlanner
 from envs.crafter_env import ACTIONS
 from envs.tasks import load_tasks
 from envs.verifiers import Verifier
-from memory.records import Decision
 from memory.store import ExperienceStore
+from tests.agent.loop.scripted_fast import ScriptedFast
 
 STONE = Verifier("inventory", "stone", 1)
 
@@ -64,26 +64,27 @@ def test_zero_turns_either_rule_off():
     assert all(watch.step(info(0, 0), own=True) is None for _ in range(500))
 
 
-class Pacer:
+def pacer() -> ScriptedFast:
     """A fast tier that steps left and right forever."""
+    return ScriptedFast(lambda t: ACTIONS.index("move_left" if t % 2 else "move_right"))
 
-    name = "pacer"
 
-    def __init__(self) -> None:
-        self.t = 0
-
-    def begin(self, subgoal, key=(0, 0)) -> None:
-        pass
-
-    def covers(self, subgoal):
-        return "gather"
-
-    def refresh(self) -> list[str]:
-        return []
-
-    def act(self, obs, info) -> Decision:
-        self.t += 1
-        return Decision(ACTIONS.index("move_left" if self.t % 2 else "move_right"))
+def test_the_runner_tells_the_fast_tier_its_idle_streak(tmp_path):
+    store = ExperienceStore(tmp_path / "s.sqlite")
+    fast = pacer()
+    runner = EpisodeRunner(
+        envs.make("crafter", max_episode_steps=12),
+        RecipePlanner(),
+        DeliberateController(),
+        store,
+        store.start_run("t", {}),
+        "crafter",
+        RunnerConfig(handoff=False, label=False),
+        fast=fast,
+    )
+    runner.run_episode(load_tasks()["collect_wood_4"], seed=0)
+    # left to a new cell, then back and forth over the two cells it has stood on
+    assert fast.idle[:6] == [0, 0, 1, 2, 3, 4]
 
 
 def _first_fast_failure(tmp_path, handoff: bool) -> str | None:
@@ -98,7 +99,7 @@ def _first_fast_failure(tmp_path, handoff: bool) -> str | None:
         run,
         "crafter",
         config,
-        fast=Pacer(),
+        fast=pacer(),
     )
     runner.run_episode(load_tasks()["collect_wood_4"], seed=0)
     fast = [a for a in store.attempts() if a.tier == "fast"]

@@ -15,6 +15,7 @@ from agent.slow.recipe_planner import RecipePlanner
 from envs.tasks import load_tasks
 from memory.records import Decision, Subgoal
 from memory.store import ExperienceStore
+from tests.agent.loop.scripted_fast import ScriptedFast
 
 LEFT, RIGHT, UP = MOVE[(-1, 0)], MOVE[(1, 0)], MOVE[(0, -1)]
 
@@ -105,24 +106,6 @@ def test_an_arrow_seen_once_may_fly_any_way():
     assert not dodge.blocks((10, 10), LEFT)
 
 
-class Climber:
-    """A fast tier that only ever moves up."""
-
-    name = "climber"
-
-    def begin(self, subgoal, key=(0, 0)) -> None:
-        pass
-
-    def covers(self, subgoal):
-        return "gather"
-
-    def refresh(self) -> list[str]:
-        return []
-
-    def act(self, obs, info) -> Decision:
-        return Decision(UP)
-
-
 class NoClimbing(DeliberateController):
     """A controller whose reflexes hold back every step up (as if an arrow flew there)."""
 
@@ -140,7 +123,7 @@ def test_the_runner_replaces_a_held_back_fast_step_with_the_guards_wait(tmp_path
         store.start_run("t", {}),
         "crafter",
         RunnerConfig(handoff=False, label=True),
-        fast=Climber(),
+        fast=ScriptedFast(lambda t: UP),  # only ever moves up
     )
     runner.run_episode(load_tasks()["collect_wood_4"], seed=0)
     (episode,) = store.episodes()
