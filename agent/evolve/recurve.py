@@ -48,11 +48,22 @@ LOOP_CONFIGS = ("config.yaml", "loop_config.yaml")
 """A loop folder's saved settings; the models/<name> copy names it loop_config.yaml."""
 
 
+AS_PLAYED = {("run", "fast", "unstick_after"): 0}
+"""Settings added after some loops were saved, with the value those loops played by (a
+saved config without the key gets it, so their replays play as they did)."""
+
+
 def loop_config(source: Path) -> dict[str, Any]:
-    """The settings a loop folder was run with, as saved."""
+    """The settings a loop folder was run with, as saved (see :data:`AS_PLAYED`)."""
     for name in LOOP_CONFIGS:
         if (source / name).exists():
-            return yaml.safe_load((source / name).read_text())
+            saved = yaml.safe_load((source / name).read_text())
+            for (*path, key), value in AS_PLAYED.items():
+                section = saved
+                for part in path:
+                    section = section.setdefault(part, {})
+                section.setdefault(key, value)
+            return saved
     raise ConfigError(
         f"{source} is not a loop folder: no {' or '.join(LOOP_CONFIGS)}; pass the --out of a"
         " `peam loop` or a models/<name> folder copied from one"

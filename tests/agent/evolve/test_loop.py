@@ -133,3 +133,12 @@ def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
     with pytest.raises(ConfigError, match="started with other settings"):
         run_loop(other, out, rounds=3, log=lambda _line: None)
     assert len(_episodes(out)) == before
+
+
+def test_a_loop_saved_before_the_unstick_rule_is_replayed_without_it(tmp_path):
+    from agent.evolve.recurve import loop_config
+
+    (tmp_path / "loop_config.yaml").write_text("run:\n  fast:\n    temperature: 0.7\n")
+    assert loop_config(tmp_path)["run"]["fast"] == {"temperature": 0.7, "unstick_after": 0}
+    (tmp_path / "loop_config.yaml").write_text("run:\n  fast:\n    unstick_after: 3\n")
+    assert loop_config(tmp_path)["run"]["fast"]["unstick_after"] == 3
