@@ -17,7 +17,7 @@ class FastConfig:
     temperature: float = 0.3
     """Sampling temperature over the action logits; 0 = always the most likely action. The
     fast tier alone (no hand-off) samples at this, and at ``unstick_temperature`` once it
-    goes round in circles (alone on seeds 0-99, ``models/loop10``: 1053/1100 with 0.3 and
+    goes round in circles (alone on seeds 0-99, ``models/loop10``: 1050/1100 with 0.3 and
     the unstick rule, 1028 at 0.7 without; docs/results.md)."""
     handoff_temperature: float | None = 0.3
     """With hand-off (``runner.handoff``) the policy samples at this temperature instead: a
