@@ -25,14 +25,13 @@ from __future__ import annotations
 import numpy as np
 
 from agent.slow.navigation import DIRS, ID, MOVE, WALKABLE_IDS
+from envs.map_memory import VIEW
 
 ARROW = ID["arrow"]
 FLIGHT = frozenset(ID[n] for n in ("grass", "sand", "path", "water", "lava"))
 """Cells an arrow flies through (Crafter's ``Arrow.walkable``)."""
 REACH = 4
 """Farthest arrow (cells along the line) worth a step aside."""
-VIEW = (4, 3)
-"""Half width and half height of the player's view in cells (Crafter: 9 x 7)."""
 STEP = {action: d for d, action in MOVE.items()}
 
 Cell = tuple[int, int]

@@ -29,3 +29,24 @@ class ScriptedFast:
         self.t += 1
         self.idle.append(idle)
         return Decision(self.rule(self.t))
+
+
+def play_collect_wood(store, fast, config, controller=None, steps: int = 60):
+    """One collect_wood_4 episode (seed 0) with ``fast`` under ``controller``'s reflexes."""
+    import envs
+    from agent.loop.runner import EpisodeRunner
+    from agent.slow.controller import DeliberateController
+    from agent.slow.recipe_planner import RecipePlanner
+    from envs.tasks import load_tasks
+
+    runner = EpisodeRunner(
+        envs.make("crafter", max_episode_steps=steps),
+        RecipePlanner(),
+        controller or DeliberateController(),
+        store,
+        store.start_run("t", {}),
+        "crafter",
+        config,
+        fast=fast,
+    )
+    return runner.run_episode(load_tasks()["collect_wood_4"], seed=0)

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-import envs
 from agent.loop.config import RunnerConfig
-from agent.loop.runner import EpisodeRunner
 from agent.loop.stall import IdleCounter, StallWatch
-from agent.slow.controller import DeliberateController
-from agent.slow.recipe_planner import RecipePlanner
 from envs.crafter_env import ACTIONS
-from envs.tasks import load_tasks
 from envs.verifiers import Verifier
 from memory.store import ExperienceStore
-from tests.agent.loop.scripted_fast import ScriptedFast
+from tests.agent.loop.scripted_fast import ScriptedFast, play_collect_wood
 
 STONE = Verifier("inventory", "stone", 1)
 
@@ -70,38 +65,17 @@ def pacer() -> ScriptedFast:
 
 
 def test_the_runner_tells_the_fast_tier_its_idle_streak(tmp_path):
-    store = ExperienceStore(tmp_path / "s.sqlite")
     fast = pacer()
-    runner = EpisodeRunner(
-        envs.make("crafter", max_episode_steps=12),
-        RecipePlanner(),
-        DeliberateController(),
-        store,
-        store.start_run("t", {}),
-        "crafter",
-        RunnerConfig(handoff=False, label=False),
-        fast=fast,
-    )
-    runner.run_episode(load_tasks()["collect_wood_4"], seed=0)
+    store = ExperienceStore(tmp_path / "s.sqlite")
+    play_collect_wood(store, fast, RunnerConfig(handoff=False, label=False), steps=12)
     # left to a new cell, then back and forth over the two cells it has stood on
     assert fast.idle[:6] == [0, 0, 1, 2, 3, 4]
 
 
 def _first_fast_failure(tmp_path, handoff: bool) -> str | None:
     store = ExperienceStore(tmp_path / f"s{handoff}.sqlite")
-    run = store.start_run("t", {})
     config = RunnerConfig(handoff=handoff, stall_steps=30, idle_steps=6, label=False)
-    runner = EpisodeRunner(
-        envs.make("crafter", max_episode_steps=60),
-        RecipePlanner(),
-        DeliberateController(),
-        store,
-        run,
-        "crafter",
-        config,
-        fast=pacer(),
-    )
-    runner.run_episode(load_tasks()["collect_wood_4"], seed=0)
+    play_collect_wood(store, pacer(), config)
     fast = [a for a in store.attempts() if a.tier == "fast"]
     return fast[0].failure_code
 

@@ -6,16 +6,13 @@ import numpy as np
 
 import envs
 from agent.loop.config import RunnerConfig
-from agent.loop.runner import EpisodeRunner
 from agent.slow.config import ControllerConfig
 from agent.slow.controller import DeliberateController
 from agent.slow.dodge import ARROW, Dodge
 from agent.slow.navigation import ID, MOVE, NOOP
-from agent.slow.recipe_planner import RecipePlanner
-from envs.tasks import load_tasks
 from memory.records import Decision, Subgoal
 from memory.store import ExperienceStore
-from tests.agent.loop.scripted_fast import ScriptedFast
+from tests.agent.loop.scripted_fast import ScriptedFast, play_collect_wood
 
 LEFT, RIGHT, UP = MOVE[(-1, 0)], MOVE[(1, 0)], MOVE[(0, -1)]
 
@@ -115,17 +112,8 @@ class NoClimbing(DeliberateController):
 
 def test_the_runner_replaces_a_held_back_fast_step_with_the_guards_wait(tmp_path):
     store = ExperienceStore(tmp_path / "s.sqlite")
-    runner = EpisodeRunner(
-        envs.make("crafter", max_episode_steps=20),
-        RecipePlanner(),
-        NoClimbing(),
-        store,
-        store.start_run("t", {}),
-        "crafter",
-        RunnerConfig(handoff=False, label=True),
-        fast=ScriptedFast(lambda t: UP),  # only ever moves up
-    )
-    runner.run_episode(load_tasks()["collect_wood_4"], seed=0)
+    config = RunnerConfig(handoff=False, label=True)
+    play_collect_wood(store, ScriptedFast(lambda t: UP), config, NoClimbing(), steps=20)
     (episode,) = store.episodes()
     fast = {a.id for a in store.attempts() if a.tier == "fast"}
     steps = [s for s in store.steps(episode.id, frames=False) if s.attempt_id in fast]
