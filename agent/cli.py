@@ -287,6 +287,12 @@ def _parser() -> argparse.ArgumentParser:
         "--reference", default=None, help="a run folder on the same seeds to pair each round with"
     )
     curve.add_argument("--workers", type=int, default=None, help="episodes played at once")
+    curve.add_argument(
+        "--score-seeds",
+        default="",
+        help="also play full games on these seeds, fast tier alone, for each round's Crafter"
+        " score with its bootstrap interval (e.g. 100-199; the loop scored 20 games)",
+    )
 
     adapters = sub.add_parser(
         "adapters", help="list published adapter versions, roll back, or serve one by hand"
@@ -400,7 +406,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
     result = write_score(out, plan.store.episodes(plan.run_id))
     for name, rate in result["rates"].items():
         print(f"{name:20s} {rate:6.1%}")
-    print(f"Crafter score {result['score']:.1f} over {result['episodes']} episodes")
+    lo, hi = result["interval95"]
+    print(f"Crafter score {result['score']:.1f} over {result['episodes']} episodes"
+          f" (95% bootstrap interval {lo:.1f}-{hi:.1f})")  # fmt: skip
     print(f"wrote {out}/score.md, score.json, score.png")
     return 0
 
@@ -624,7 +632,7 @@ def _cmd_curve(args: argparse.Namespace) -> int:
     out = Path(args.out)
     curve = replay(
         Path(args.loop), out, args.seeds, modes, reference, args.workers,
-        log=lambda line: print(line, flush=True),
+        log=lambda line: print(line, flush=True), score_seeds=args.score_seeds,
     )  # fmt: skip
     print((out / "learning_curve.md").read_text(), end="")
     print(f"wrote {out / 'learning_curve.json'} ({len(curve['rounds'])} rounds)")

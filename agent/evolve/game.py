@@ -37,23 +37,36 @@ def game_seeds(cfg: LoopConfig, r: int) -> tuple[int, int]:
     return lo, lo + cfg.game_seeds - 1
 
 
+def score_run(cfg: LoopConfig, fast_dir: Path, seeds: str) -> RunConfig:
+    """The fast tier in ``fast_dir`` alone (no hand-off, every subgoal it has an adapter for,
+    no labels) playing full games on ``seeds``."""
+    run = game_run(cfg)
+    run.seeds, run.runner.handoff, run.runner.label = seeds, False, False
+    run.fast.min_skill_success, run.fast.dir = 0.0, str(fast_dir)
+    return run
+
+
 def evaluate_score(cfg: LoopConfig, out: Path, folder: Path, log: Any) -> None:
     """The fast tier alone plays ``score_seeds`` full games; writes the round's score."""
-    run = game_run(cfg)
-    run.seeds, run.runner.handoff, run.runner.label = cfg.score_seeds, False, False
-    run.fast.min_skill_success, run.fast.dir = 0.0, str(out)
+    run = score_run(cfg, out, cfg.score_seeds)
     log(f"{folder.name}: the whole game, held-out seeds {run.seeds}")
     plan = prepare(run, folder, resume=(folder / "config.yaml").exists())
     execute(plan)
     result = write_score(folder, plan.store.episodes(plan.run_id))
     plan.store.close()
-    log(f"{folder.name}: Crafter score {result['score']:.1f} over {result['episodes']} games")
+    lo, hi = result["interval95"]
+    log(f"{folder.name}: Crafter score {result['score']:.1f} over {result['episodes']} games"
+        f" (95% bootstrap {lo:.1f}-{hi:.1f})")  # fmt: skip
 
 
-def round_score(folder: Path) -> dict[str, Any] | None:
-    """The round's Crafter score and per-achievement rates, when measured."""
-    path = folder / SCORE / "score.json"
+def round_score(folder: Path, name: str = SCORE) -> dict[str, Any] | None:
+    """The round's Crafter score and per-achievement rates, when measured (in
+    ``folder/name/score.json``)."""
+    path = folder / name / "score.json"
     if not path.exists():
         return None
     data = json.loads(path.read_text())
-    return {"score": data["score"], "episodes": data["episodes"], "rates": data["rates"]}
+    result = {"score": data["score"], "episodes": data["episodes"], "rates": data["rates"]}
+    if "interval95" in data:  # runs scored before the interval was written have none
+        result["interval95"] = data["interval95"]
+    return result

@@ -114,7 +114,7 @@ def table(curve: dict[str, Any]) -> str:
             cells.append(" / ".join(pair))
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     if any("score" in r for r in rows):
-        cells = [f"{r['score']['score']:.1f}" if "score" in r else "-" for r in rows]
+        cells = [_score_cell(r["score"]) if "score" in r else "-" for r in rows]
         lines.append("| Crafter score, fast tier alone | " + " | ".join(cells) + " |")
     lines += ["", "| round | mode | category | won only now | lost only now | McNemar p |",
               "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
@@ -200,6 +200,14 @@ def paired(
         worse = sum(before[k] and not after[k] for k in keys)
         out[category] = {"better": better, "worse": worse, "p": mcnemar(better, worse)}
     return out
+
+
+def _score_cell(score: dict[str, Any]) -> str:
+    """A round's Crafter score, with its 95% bootstrap interval when recorded."""
+    if "interval95" not in score:
+        return f"{score['score']:.1f}"
+    lo, hi = score["interval95"]
+    return f"{score['score']:.1f} ({lo:.1f}-{hi:.1f})"
 
 
 def learning_curve(out: Path, rounds: int) -> dict[str, Any]:
@@ -288,6 +296,11 @@ def plot(curve: dict[str, Any], path: Path) -> None:
     if scored:
         ax, xs = axes[-1], [r["round"] for r in scored]
         ax.plot(xs, [r["score"]["score"] for r in scored], marker="o", color="black")
+        spans = [(x, r["score"]["interval95"]) for x, r in zip(xs, scored, strict=True)
+                 if "interval95" in r["score"]]  # fmt: skip
+        if spans:
+            ax.fill_between([x for x, _ in spans], [s[0] for _, s in spans],
+                            [s[1] for _, s in spans], alpha=0.15, color="black")  # fmt: skip
         ax.set_xticks(xs)
         ax.set_title("the whole game, fast tier alone")
         ax.set_xlabel("round")

@@ -5,7 +5,8 @@ few to see a change of a few games. Every round recorded which adapter versions 
 and the loop folder (or the ``models/<name>`` copy of it) keeps them all, so each round can
 be played again later on as many seeds as wanted: the fast tier alone (and with ``peam``,
 PEAM) with exactly that round's versions pinned (a category it served none of stays with
-the slow tier, pinned to none). Rounds that served the same versions
+the slow tier, pinned to none), and with ``score_seeds`` the whole game on those seeds,
+fast tier alone, for each round's Crafter score. Rounds that served the same versions
 share one run folder. The curve has the loop's own table and plot, the paired change
 from the round before per category (McNemar), and with a ``reference`` run (the slow tier
 alone on the same seeds) the paired comparison with it per round.
@@ -14,6 +15,7 @@ Layout of the output folder::
 
     source.json                 the loop folder, its served versions per round, the seeds
     fast-craft1-gather2-combat1/, peam-.../   one run folder per distinct served set
+    score-craft1-gather2-combat1/             full games (score.json inside), with score_seeds
     learning_curve.json, learning_curve.md, learning_curve.png
 
 Resumable: a rerun of the same command continues each run folder where it stopped.
@@ -28,7 +30,9 @@ from typing import Any
 
 import yaml
 
+from agent.compare.score import write_score
 from agent.evolve.config import LoopConfig
+from agent.evolve.game import round_score, score_run
 from agent.evolve.loop import (
     SERVED,
     curve_row,
@@ -39,6 +43,7 @@ from agent.evolve.loop import (
     suite_categories,
     table,
 )
+from agent.loop.config import RunConfig
 from agent.loop.run_folder import execute, prepare
 from envs.config import ConfigError, build
 from memory.atomic import atomic_write
@@ -101,13 +106,22 @@ def replay(
     reference: Path | None = None,
     workers: int | None = None,
     log: Log = print,
+    score_seeds: str = "",
 ) -> dict[str, Any]:
-    """Play every round of ``source``'s loop again on ``seeds``; write and return the curve."""
+    """Play every round of ``source``'s loop again on ``seeds`` (and full games on
+    ``score_seeds``); write and return the curve."""
     saved = loop_config(source)
     cfg = build(LoopConfig, saved)
     rounds = served_per_round(source)
     where = str(source.resolve())
-    record = {"source": where, "seeds": seeds, "served": rounds, "modes": list(modes)}
+    record: dict[str, Any] = {
+        "source": where,
+        "seeds": seeds,
+        "served": rounds,
+        "modes": list(modes),
+    }
+    if score_seeds:  # absent otherwise: replays recorded before it still resume
+        record["score_seeds"] = score_seeds
     record_path = out / "source.json"
     if record_path.exists() and json.loads(record_path.read_text()) != record:
         raise ConfigError(
@@ -121,19 +135,37 @@ def replay(
             run = evaluation_run(cfg.run, source, seeds, handoff=mode == "peam")
             # A category the round served none of stays with the slow tier (pinned to none).
             run.fast.pin = ",".join(f"{c}={v or 'none'}" for c, v in sorted(served.items()))
-            if workers is not None:
-                run.workers = workers
-            plan = prepare(run, folder, resume=(folder / "config.yaml").exists())
-            if plan.todo:
-                log(f"round {k}: {folder.name} plays {len(plan.todo)} episodes (seeds {seeds})")
-                execute(plan)
-            plan.store.close()
+            _play(run, folder, workers, f"round {k}: {folder.name}", log)
+        if score_seeds:
+            folder = out / folder_name("score", served)
+            run = score_run(cfg, source, score_seeds)
+            run.fast.pin = ",".join(f"{c}={v or 'none'}" for c, v in sorted(served.items()))
+            episodes = _play(run, folder, workers, f"round {k}: {folder.name}", log)
+            write_score(folder, episodes)
     curve = _curve(out, rounds, modes, suite_categories(saved), reference)
+    if score_seeds:
+        for row in curve["rounds"]:
+            score = round_score(out, folder_name("score", row["served"]))
+            if score is not None:
+                row["score"] = score
     curve["source"], curve["seeds"] = str(source), seeds
     atomic_write(out / "learning_curve.json", json.dumps(curve, indent=2))
     atomic_write(out / "learning_curve.md", table(curve) + _reference_table(curve))
     plot(curve, out / "learning_curve.png")
     return curve
+
+
+def _play(run: RunConfig, folder: Path, workers: int | None, name: str, log: Log) -> list:
+    """Play what ``folder`` still lacks of ``run``; its episodes."""
+    if workers is not None:
+        run.workers = workers
+    plan = prepare(run, folder, resume=(folder / "config.yaml").exists())
+    if plan.todo:
+        log(f"{name} plays {len(plan.todo)} episodes (seeds {run.seeds})")
+        execute(plan)
+    episodes = plan.store.episodes(plan.run_id)
+    plan.store.close()
+    return episodes
 
 
 def _curve(

@@ -71,6 +71,9 @@ def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
     scored = [r for r in curve["rounds"] if "score" in r]
     assert scored and all(r["score"]["episodes"] == 1 for r in scored)
     assert all(0 <= r["score"]["score"] <= 100 for r in scored)
+    # One game: every resample is that game, so the interval is the score itself.
+    assert all(r["score"]["interval95"] == pytest.approx([r["score"]["score"]] * 2)
+               for r in scored)  # fmt: skip
     assert "| Crafter score, fast tier alone |" in (out / "learning_curve.md").read_text()
     # Round 0: the slow tier alone; round 1: the fast tier with hand-off, every state it
     # visited labelled by the slow controller (DAgger), the guard's steps never.
@@ -116,6 +119,15 @@ def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
     assert "Against the reference run" in (tmp_path / "curve" / "learning_curve.md").read_text()
     with pytest.raises(ConfigError, match="a replay of something else"):
         replay(out, tmp_path / "curve", "0-2", log=lambda _line: None)
+    # With score seeds each round's versions also play the whole game: round 1's score on
+    # the loop's own score seed comes out as the loop measured it.
+    scoring = replay(out, tmp_path / "scores", "0-1", log=lambda _line: None, score_seeds="0")
+    assert scoring["rounds"][1]["score"] == curve["rounds"][1]["score"]
+    assert "score" not in replayed["rounds"][1]
+    assert (
+        "| Crafter score, fast tier alone |"
+        in (tmp_path / "scores" / "learning_curve.md").read_text()
+    )
     # Killed mid-game (an episode left running): the rerun replays that episode only.
     before = len(_episodes(out))
     (out / "rounds" / "r1" / "game.done").unlink()  # the last episode is round 1's game

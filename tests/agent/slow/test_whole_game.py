@@ -10,14 +10,14 @@ from crafter import constants
 
 import envs
 from agent.cli import main
-from agent.compare.score import crafter_score
+from agent.compare.score import crafter_score, score_interval
 from agent.loop.build import make_runner
 from agent.loop.config import load_config
 from agent.slow.recipe_planner import CURRICULUM, RecipePlanner, plannable
 from agent.slow.shelter import Shelter, enclosed
 from envs.map_memory import ID
 from envs.tasks import load_tasks
-from memory.store import ExperienceStore
+from memory.store import EpisodeRecord, ExperienceStore
 
 FULL = load_tasks("configs/tasks/crafter_full.yaml")
 
@@ -75,6 +75,25 @@ def test_the_crafter_score_formula():
     assert crafter_score(dict.fromkeys(constants.achievements, 1.0)) == pytest.approx(100.0)
     half = {a: (1.0 if i % 2 else 0.0) for i, a in enumerate(constants.achievements)}
     assert crafter_score(half) == pytest.approx(math.sqrt(101) - 1)
+
+
+def _games(unlocked: list[tuple[str, ...]]) -> list[EpisodeRecord]:
+    return [EpisodeRecord(i, "crafter_game", "game", i, "crafter", "done", None, 100, "died", u)
+            for i, u in enumerate(unlocked)]  # fmt: skip
+
+
+def test_the_score_interval_holds_the_score_and_narrows_with_more_games():
+    wood, table = ("collect_wood",), ("collect_wood", "place_table")
+    same = _games([table] * 5)
+    score = crafter_score({"collect_wood": 1.0, "place_table": 1.0})
+    assert score_interval(same) == pytest.approx((score, score))  # no spread, no interval
+    few, many = _games([wood, table] * 5), _games([wood, table] * 50)
+    point = crafter_score({"collect_wood": 1.0, "place_table": 0.5})
+    lo, hi = score_interval(few)
+    assert lo < point < hi
+    lo2, hi2 = score_interval(many)
+    assert lo < lo2 < point < hi2 < hi
+    assert score_interval(many) == score_interval(many)  # seeded: the same every time
 
 
 def test_a_burrow_is_found_in_stone_and_closes_the_player_in():
