@@ -47,6 +47,7 @@ from agent.loop.config import RunConfig
 from agent.loop.run_folder import execute, prepare
 from envs.config import ConfigError, build
 from memory.atomic import atomic_write
+from memory.store import EpisodeRecord
 
 Log = Callable[[str], None]
 LOOP_CONFIGS = ("config.yaml", "loop_config.yaml")
@@ -133,13 +134,12 @@ def replay(
         for mode in modes:
             folder = out / folder_name(mode, served)
             run = evaluation_run(cfg.run, source, seeds, handoff=mode == "peam")
-            # A category the round served none of stays with the slow tier (pinned to none).
-            run.fast.pin = ",".join(f"{c}={v or 'none'}" for c, v in sorted(served.items()))
+            run.fast.pin = _pins(served)
             _play(run, folder, workers, f"round {k}: {folder.name}", log)
         if score_seeds:
             folder = out / folder_name("score", served)
             run = score_run(cfg, source, score_seeds)
-            run.fast.pin = ",".join(f"{c}={v or 'none'}" for c, v in sorted(served.items()))
+            run.fast.pin = _pins(served)
             episodes = _play(run, folder, workers, f"round {k}: {folder.name}", log)
             write_score(folder, episodes)
     curve = _curve(out, rounds, modes, suite_categories(saved), reference)
@@ -155,7 +155,15 @@ def replay(
     return curve
 
 
-def _play(run: RunConfig, folder: Path, workers: int | None, name: str, log: Log) -> list:
+def _pins(served: dict[str, int | None]) -> str:
+    """``fast.pin`` for a round's served versions: a category it served none of stays with
+    the slow tier (pinned to none)."""
+    return ",".join(f"{c}={v or 'none'}" for c, v in sorted(served.items()))
+
+
+def _play(
+    run: RunConfig, folder: Path, workers: int | None, name: str, log: Log
+) -> list[EpisodeRecord]:
     """Play what ``folder`` still lacks of ``run``; its episodes."""
     if workers is not None:
         run.workers = workers
