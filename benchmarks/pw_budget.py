@@ -19,6 +19,11 @@ toward: selection can only show in play where they are still below it).
         --store runs/pw-train/store.sqlite --heldout runs/pw-heldout/store.sqlite \\
         --category craft [--old runs/pw-old/store.sqlite] [--budgets 25,50,100,300] \\
         [--seeds 0,1,2] [--weights 1,1,1,1] [--select 0.7] [--play 60000-60039 --play-all --teacher]
+        [--keep-unseen]
+
+A store labelled by a privileged teacher (``runner.teacher_sees=world``) carries labels
+flagged as depending on what the memory has not seen: PW drops them
+(``consolidate.pw.drop_unseen``) unless ``--keep-unseen``; everything keeps them.
 """
 
 from __future__ import annotations
@@ -209,6 +214,12 @@ def main() -> None:
     )
     parser.add_argument("--select", type=float, default=None, help="fraction PW keeps")
     parser.add_argument(
+        "--keep-unseen",
+        action="store_true",
+        help="PW keeps the states whose label depends on what the memory has not seen"
+        " (flagged when a privileged teacher labelled the store: runner.teacher_sees=world)",
+    )
+    parser.add_argument(
         "--config", default=None, help="loop config (default: the fast tier's loop_config.yaml)"
     )
     args = parser.parse_args()
@@ -228,6 +239,8 @@ def main() -> None:
             setattr(base.pw, name, float(w))
     if args.select:
         base.pw.select = args.select
+    if args.keep_unseen:
+        base.pw.drop_unseen = False
     old = Path(args.old) if args.old else None
     embedder = SubgoalEmbedder()
     held = load_transitions(
@@ -242,6 +255,12 @@ def main() -> None:
     )
     weights = ", ".join(f"{n} {getattr(base.pw, n):g}" for n in COMPONENTS)
     print(f"PW weights: {weights}; PW keeps {base.pw.select:.0%} of the new states")
+    new = load_transitions([Path(args.store)], categories=(args.category,))
+    print(
+        f"{args.category}: {len(new)} new labelled states, {int(new.unseen.sum())} flagged as"
+        " depending on what the memory has not seen; PW "
+        + ("drops them" if base.pw.drop_unseen else "keeps them (--keep-unseen)")
+    )
     print(f"{'budget':>6s} {'variant':>10s} {'accuracy':>18s} {'fixed':>7s} {'broken':>7s}")
     first: dict[str, float] = {}
     played: dict[tuple[int, str, int], dict] = {}

@@ -83,6 +83,10 @@ class PWConfig:
     accuracy) but level in play (1425 vs 1429 of 1,600 games, `benchmarks/pw_budget.py`)."""
     select: float = 0.7
     """Fraction of the category's new labelled states (top PW) a round trains on."""
+    drop_unseen: bool = True
+    """Drop states whose label depends on what the memory has not seen (flagged when a
+    privileged teacher labels, ``runner.teacher_sees: world``; with the default fair teacher
+    there are none) before ranking, new and replayed alike."""
 
 
 @dataclass

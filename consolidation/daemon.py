@@ -277,6 +277,10 @@ class Consolidator:
         fresh = mine_all.subset(mine_all.attempts % 2**32 > seen_until)
         old = mine_all.subset(mine_all.attempts % 2**32 <= seen_until)
         train_new, val = fresh.split(cfg.validate_every)
+        unseen = 0
+        if cfg.select_by_pw and cfg.pw.drop_unseen:  # labels no memory-reading policy can learn
+            unseen = int(train_new.unseen.sum() + old.unseen.sum())
+            train_new, old = train_new.subset(~train_new.unseen), old.subset(~old.unseen)
         pw = self._score(category, model, train_new, everything, table)
         keep = pw.selected(cfg.pw.select) if cfg.select_by_pw else np.arange(len(train_new))
         selected = train_new.subset(keep) if len(train_new) else train_new
@@ -313,6 +317,7 @@ class Consolidator:
             "transitions": len(data),
             "new_states": len(train_new),
             "selected_states": len(selected),
+            "unseen_dropped": unseen,
             "replay_states": len(replay),
             "pairs": result.pairs,
             "pw": pw.stats() if len(pw.pw) else {},

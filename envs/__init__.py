@@ -40,12 +40,17 @@ SEES = ("memory", "world")
 all-seeing comparison only)."""
 
 
-def make(backend: str = "crafter", sees: str = "memory", **kwargs: Any) -> gymnasium.Env:
+def make(
+    backend: str = "crafter", sees: str = "memory", teacher_world: bool = False, **kwargs: Any
+) -> gymnasium.Env:
     """Build a backend by name (``crafter``, ``minedojo``) or Gymnasium id (``peam/Crafter-v0``).
 
     ``max_episode_steps=N`` sets the time limit (reported as truncation). The env comes
     wrapped in the map memory (``envs.map_memory``): ``info["map"]`` holds what the agent
     has seen; with ``sees="world"`` ``info["semantic"]`` (the whole world) stays as well.
+    ``teacher_world=True`` keeps the map memory as it is and puts the whole world in
+    ``info["world"]``, which only a privileged labelling teacher reads
+    (``runner.teacher_sees: world``); nothing that acts may.
     """
     from envs.map_memory import MapMemoryWrapper
 
@@ -55,4 +60,6 @@ def make(backend: str = "crafter", sees: str = "memory", **kwargs: Any) -> gymna
         raise UnknownBackendError(f"unknown backend {backend!r}; valid choices: {choices}")
     if sees not in SEES:
         raise ValueError(f"unknown sees {sees!r}; valid choices: {', '.join(SEES)}")
-    return MapMemoryWrapper(gymnasium.make(env_id, **kwargs), keep_world=sees == "world")
+    return MapMemoryWrapper(
+        gymnasium.make(env_id, **kwargs), keep_world=sees == "world", teacher_world=teacher_world
+    )

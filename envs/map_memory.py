@@ -141,9 +141,12 @@ class MapMemoryWrapper(gymnasium.Wrapper):
     A backend without a grid world (MineDojo: no semantic map, no grid position) gets no
     ``info["map"]``; its sightings come in ``info["nearby"]``."""
 
-    def __init__(self, env: gymnasium.Env, keep_world: bool = False):
+    def __init__(self, env: gymnasium.Env, keep_world: bool = False, teacher_world: bool = False):
         super().__init__(env)
         self.keep_world = keep_world
+        self.teacher_world = teacher_world
+        """The memory stays what was seen; ``info["world"]`` holds the whole world for a
+        privileged labelling teacher (never for a tier that acts)."""
         self.memory = MapMemory()
         self._t = 0
 
@@ -169,4 +172,6 @@ class MapMemoryWrapper(gymnasium.Wrapper):
             self.memory.observe_crafter(semantic, info["player_pos"], self._t)
         if semantic is not None or "player_pos" in info:  # a backend with a grid world
             info["map"] = self.memory
+        if semantic is not None and self.teacher_world:
+            info["world"] = semantic
         return info

@@ -19,6 +19,7 @@ import numpy as np
 
 from envs.features import VECTOR_DIM, decode
 from envs.goal import with_goal
+from memory.labels import split
 from memory.store import AttemptRecord, ExperienceStore
 
 
@@ -54,6 +55,13 @@ class Transitions:
     episode_names: np.ndarray
     """(N,) int64: the episode's task and seed as a number (``episode_name``): the same
     whichever order a worker pool stored episodes in. The validation split reads it."""
+    unseen: np.ndarray | None = None
+    """(N,) bool: the label came from a privileged teacher and depends on what the memory
+    has not seen (``memory.labels``); None (all False) for data built without it."""
+
+    def __post_init__(self) -> None:
+        if self.unseen is None:
+            self.unseen = np.zeros(len(self.actions), dtype=bool)
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -185,6 +193,7 @@ def load_transitions(
             f"no labelled {'/'.join(tiers)}-tier steps for {wanted} in "
             f"{', '.join(str(p) for p in stores)}; record episodes with `peam run` first"
         )
+    labels, unseen = split(np.asarray(cols["labels"], dtype=np.int64))
     vectors = np.stack(cols["vectors"]).astype(np.float32)
     if vectors.shape[1] == VECTOR_DIM:
         vectors = with_goal(vectors, cols["subgoals"])
@@ -194,13 +203,14 @@ def load_transitions(
         np.asarray(cols["text_ids"], dtype=np.int64),
         list(texts),
         np.asarray(cols["actions"], dtype=np.int64),
-        np.asarray(cols["labels"], dtype=np.int64),
+        labels,
         np.asarray(cols["actors"]),
         np.asarray(cols["categories"]),
         np.asarray(cols["episodes"], dtype=np.int64),
         np.asarray(cols["attempts"], dtype=np.int64),
         np.asarray(cols["success"], dtype=bool),
         np.asarray(cols["episode_names"], dtype=np.int64),
+        unseen,
     )
     if max_transitions is not None and len(data) > max_transitions:
         pick = np.random.default_rng(seed).choice(len(data), max_transitions, replace=False)

@@ -20,7 +20,11 @@ def make_env(cfg: RunConfig, budget: int) -> Any:
     """The backend with ``budget`` steps, wrapped in the map memory; all-seeing only when the
     controller is set to see the world (``controller.sees: world``)."""
     return envs.make(
-        cfg.backend, sees=cfg.controller.sees, max_episode_steps=budget, size=cfg.frame_size
+        cfg.backend,
+        sees=cfg.controller.sees,
+        teacher_world=cfg.runner.teacher_sees == "world",
+        max_episode_steps=budget,
+        size=cfg.frame_size,
     )
 
 
@@ -104,9 +108,23 @@ def make_runner(
     run_id: int,
     fast: FastTier | None,
 ) -> EpisodeRunner:
-    """A runner for one episode: a fresh controller, so no survival mode carries over."""
+    """A runner for one episode: a fresh controller, so no survival mode carries over (and,
+    with ``runner.teacher_sees: world``, a fresh all-seeing teacher that labels)."""
+    teacher = None
+    if cfg.runner.teacher_sees == "world":
+        teacher = make_controller(
+            dataclasses.replace(cfg, controller=dataclasses.replace(cfg.controller, sees="world"))
+        )
     return EpisodeRunner(
-        env, planner, make_controller(cfg), store, run_id, cfg.backend, cfg.runner, fast=fast
+        env,
+        planner,
+        make_controller(cfg),
+        store,
+        run_id,
+        cfg.backend,
+        cfg.runner,
+        fast=fast,
+        teacher=teacher,
     )
 
 

@@ -49,6 +49,12 @@ class RunnerConfig:
     label: bool = True
     """At every fast-tier step, ask the slow controller what it would do there and store its
     equally good actions with the step (the DAgger label consolidation trains on)."""
+    teacher_sees: str = "memory"
+    """Who labels: memory = the slow controller that acts (it reads the map memory). world =
+    a privileged teacher that reads the whole world labels every step instead (a comparison
+    setting, never the default: the agent still acts on its memory); a label whose actions
+    the fair controller would not take there is flagged as depending on what the memory
+    has not seen, and PW drops it (``consolidate.pw.drop_unseen``)."""
 
 
 @dataclass

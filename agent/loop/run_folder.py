@@ -118,6 +118,20 @@ def _validate(config: RunConfig) -> None:
             f"unknown controller.sees {config.controller.sees!r}; valid choices:"
             f" {', '.join(envs.SEES)} (world is an all-seeing oracle, for comparison only)"
         )
+    if config.runner.teacher_sees not in envs.SEES:
+        raise ConfigError(
+            f"unknown runner.teacher_sees {config.runner.teacher_sees!r}; valid choices:"
+            f" {', '.join(envs.SEES)}"
+        )
+    if config.runner.teacher_sees == "world" and (
+        config.controller.sees == "world"
+        or config.runner.envs > 1
+        or envs.backend_name(config.backend) != "crafter"
+    ):
+        raise ConfigError(
+            "runner.teacher_sees=world labels beside a fair memory: it needs the crafter"
+            " backend, controller.sees=memory and runner.envs=1 (use workers for speed)"
+        )
     for key, least in RUNNER_LEAST.items():
         value = getattr(config.runner, key)
         if value < least:

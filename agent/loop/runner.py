@@ -21,6 +21,7 @@ from agent.slow.planner import Planner
 from envs.features import encode, features
 from envs.tasks import Task
 from envs.text import view
+from memory.labels import with_unseen_flag
 from memory.records import CallStats, Decision, Failure, Subgoal
 
 
@@ -183,6 +184,7 @@ class EpisodeRunner:
         backend: str,
         config: RunnerConfig | None = None,
         fast: FastTier | None = None,
+        teacher: SlowExecutor | None = None,
     ):
         self.env = env
         self.planner = planner
@@ -192,6 +194,9 @@ class EpisodeRunner:
         self.backend = backend
         self.config = config or RunnerConfig()
         self.fast = fast
+        self.teacher = teacher
+        """A privileged teacher (``runner.teacher_sees: world``) that labels every step in
+        place of the acting controller; it never acts."""
 
     def _tier(self, subgoal: Subgoal, correcting: int | None) -> tuple[str, Executor]:
         """The fast tier when its adapter covers the subgoal, unless the slow tier must correct."""
@@ -303,6 +308,8 @@ class EpisodeRunner:
                     self.executor.begin(subgoal)  # the guard, and the teacher that labels
                 else:
                     executor.begin(subgoal)
+                if self.teacher is not None:
+                    self.teacher.begin(subgoal)
                 guard = self.executor.guard if tier == "fast" and cfg.guard else None
                 teacher = getattr(self.executor, "advise", None) if cfg.label else None
                 failure: Failure | None = None
@@ -325,6 +332,8 @@ class EpisodeRunner:
                             actor = "guard"  # a survival reflex, not a step of the subgoal
                         elif tier == "slow" or teacher is not None:
                             label = _mask(getattr(self.executor, "choices", ()))
+                            if self.teacher is not None and label is not None:
+                                label = self._privileged(obs, info, label)
                     if decision.give_up is not None:
                         failure = decision.give_up
                         break
@@ -395,6 +404,14 @@ class EpisodeRunner:
         if hold is None or decision.action is None or decision.give_up is not None:
             return None
         return hold(int(decision.action))
+
+    def _privileged(self, obs: Any, info: dict[str, Any], fair: int) -> int | None:
+        """The privileged teacher's label here, flagged when it shares no action with the
+        fair controller's (``fair``): then it depends on what the memory has not seen."""
+        assert self.teacher is not None
+        self.teacher.advise(obs, info)  # type: ignore[attr-defined]
+        world = _mask(getattr(self.teacher, "choices", ()))
+        return None if world is None else with_unseen_flag(world, fair)
 
     @staticmethod
     def _why(terminated: bool, truncated: bool, budget: int, obs: Any, info: Any) -> Failure:

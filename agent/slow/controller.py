@@ -8,7 +8,9 @@ the target has not been seen yet it explores (``agent.slow.explore``) and turns
 to the target once it is in sight. It never decides success: the runner verifies
 every attempt in the environment. It only gives up, with a reason, when the
 subgoal cannot be pursued (a missing item or station, nothing left to explore).
-With ``sees: world`` it reads the whole world map instead (an all-seeing oracle).
+With ``sees: world`` it reads the whole world map instead (an all-seeing oracle); as a
+privileged labelling teacher (``runner.teacher_sees: world``) it reads ``info["world"]``
+while the agent's memory stays what it has seen.
 """
 
 from __future__ import annotations
@@ -98,8 +100,11 @@ class DeliberateController:
 
     def _world(self, info: dict[str, Any]) -> np.ndarray:
         """The map the controller acts on: the map memory (an oracle's env fills it with the
-        whole world: ``envs.make(..., sees="world")``)."""
+        whole world: ``envs.make(..., sees="world")``); an all-seeing teacher beside a fair
+        memory reads the world the env keeps for it (``info["world"]``)."""
         self._memory = info["map"]
+        if not self.fair and "world" in info:
+            return np.asarray(info["world"], dtype=np.int16)
         return self._memory.grid
 
     def act(self, obs: dict[str, np.ndarray], info: dict[str, Any]) -> Decision:

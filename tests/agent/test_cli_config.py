@@ -148,6 +148,8 @@ def test_configuration_doc_is_generated_from_the_docstrings() -> None:
         ("runner.idle_steps=-1", "runner.idle_steps must be >= 0 (0 = off), got -1"),
         ("runner.stall_steps=-5", "runner.stall_steps must be >= 0 (0 = off), got -5"),
         ("runner.subgoal_budget=0", "runner.subgoal_budget must be >= 1, got 0"),
+        ("runner.teacher_sees=all", "unknown runner.teacher_sees 'all'"),
+        ("runner.envs=2", "runner.teacher_sees=world labels beside a fair memory"),
     ],
 )
 def test_a_negative_runner_count_is_refused_before_anything_is_written(
@@ -155,6 +157,8 @@ def test_a_negative_runner_count_is_refused_before_anything_is_written(
 ) -> None:
     out = tmp_path / "run"
     argv = ["run", "--config", "configs/run/demo.yaml", "--set", key, "--out", str(out)]
+    if key == "runner.envs=2":
+        argv[3:3] = ["--set", "runner.teacher_sees=world"]
     assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()

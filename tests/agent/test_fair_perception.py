@@ -16,6 +16,7 @@ from agent.loop.config import load_config
 from agent.slow.recipe_planner import RecipePlanner
 from envs.map_memory import VIEW, MapMemoryWrapper
 from envs.tasks import load_tasks
+from memory.labels import UNSEEN
 from memory.store import ExperienceStore
 
 TASKS = load_tasks()
@@ -62,22 +63,29 @@ class Actions(gymnasium.Wrapper):
         return self.env.step(action)
 
 
-def _play(tmp_path: Path, overrides: list[str], scramble: bool, jobs, sees: str) -> list[int]:
-    cfg = load_config("configs/run/default.yaml", [*overrides, f"controller.sees={sees}"])
+def _play(
+    tmp_path: Path, overrides: list[str], scramble: bool, jobs, sees: str, teacher: str = "memory"
+) -> list[int]:
+    cfg = load_config(
+        "configs/run/default.yaml",
+        [*overrides, f"controller.sees={sees}", f"runner.teacher_sees={teacher}"],
+    )
     fast = None
     if cfg.fast.dir:
         from agent.loop.build import make_fast
 
         fast = make_fast(cfg)
     taken: list[int] = []
-    with ExperienceStore(tmp_path / f"s{scramble}{sees}.sqlite") as store:
+    with ExperienceStore(tmp_path / f"s{scramble}{sees}{teacher}.sqlite") as store:
         run = store.start_run("t", {})
         for task_id, seed in jobs:
             task = TASKS[task_id]
             env: gymnasium.Env = gymnasium.make("peam/Crafter-v0", max_episode_steps=task.budget)
             if scramble:
                 env = ScrambleOutsideView(env, seed)
-            recorder = Actions(MapMemoryWrapper(env, keep_world=sees == "world"))
+            recorder = Actions(
+                MapMemoryWrapper(env, keep_world=sees == "world", teacher_world=teacher == "world")
+            )
             runner = make_runner(cfg, recorder, RecipePlanner(), store, run, fast)
             runner.run_episode(task, seed)
             taken += [-1, *recorder.taken]  # -1 marks an episode boundary
@@ -114,3 +122,34 @@ def test_the_fast_tier_and_the_guard_ignore_everything_outside_the_view(tmp_path
     scrambled = _play(tmp_path, sets, scramble=True, jobs=jobs, sees="memory")
     assert len(plain) > 50
     assert plain == scrambled
+
+
+def _labels(store_path: Path) -> list[tuple[str, int, int | None]]:
+    with ExperienceStore(store_path) as store:
+        return [
+            (s.actor, s.action, s.label)
+            for e in store.episodes()
+            for s in store.steps(e.id, frames=False)
+        ]
+
+
+def test_a_privileged_teacher_labels_from_the_world_and_the_agent_still_acts_on_its_memory(
+    tmp_path,
+):
+    jobs = [("collect_iron", 3)]
+    plain = _play(tmp_path, [], scramble=False, jobs=jobs, sees="memory", teacher="world")
+    scrambled = _play(tmp_path, [], scramble=True, jobs=jobs, sees="memory", teacher="world")
+    fair = _play(tmp_path, [], scramble=False, jobs=jobs, sees="memory")
+    assert len(plain) > 100
+    assert plain == scrambled == fair  # the teacher never acts: the agent plays as before
+    world = _labels(tmp_path / "sFalsememoryworld.sqlite")
+    fooled = _labels(tmp_path / "sTruememoryworld.sqlite")
+    own = _labels(tmp_path / "sFalsememorymemory.sqlite")
+    assert [w[2] for w in world] != [f[2] for f in fooled]  # the labels read the world
+    flagged = [(a, label) for actor, a, label in world if label and label & UNSEEN]
+    assert flagged, "exploring for iron, the world's teacher walks where the memory has no iron"
+    for action, label in flagged:  # the slow tier acted fair: never on a flagged label
+        assert not (label >> action) & 1
+    for (_, _, w), (_, _, o) in zip(world, own, strict=True):
+        if w is not None and o is not None and not w & UNSEEN:
+            assert w & o  # unflagged: it shares an action with the fair controller's label

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,7 +22,9 @@ from consolidation.config import BCConfig, ConsolidateConfig, TrainerConfig, Tri
 from consolidation.daemon import Consolidator
 from consolidation.worthiness import COMPONENTS
 from memory.atomic import atomic_write
+from memory.labels import ACTIONS, UNSEEN
 from memory.store import ExperienceStore
+from memory.transitions import load_transitions
 from tests.conftest import HashEmbedder
 
 
@@ -196,3 +199,32 @@ def test_the_same_store_gives_the_same_trunk_and_adapters(run, tmp_path):
     a = weights(tmp_path / "a")
     assert len(a) >= 3  # the trunk and at least two adapters
     assert a == weights(tmp_path / "b")
+
+
+@pytest.mark.parametrize("by_pw", [True, False])
+def test_pw_drops_labels_that_depend_on_what_the_memory_has_not_seen(run, by_pw):
+    # Flag every label of one gather episode as a privileged teacher's that the fair
+    # controller would not give (memory.labels): PW leaves them out, everything keeps them.
+    with sqlite3.connect(run / "store.sqlite") as db:
+        episode = db.execute(
+            "SELECT id FROM episodes WHERE task_id='collect_wood_4' ORDER BY seed LIMIT 1"
+        ).fetchone()[0]
+        db.execute(
+            "UPDATE steps SET label = label | ? WHERE episode_id=? AND label IS NOT NULL",
+            (UNSEEN, episode),
+        )
+    data = load_transitions([run / "store.sqlite"], categories=("gather",))
+    train, _ = data.split(ConsolidateConfig().validate_every)
+    flagged = int(train.unseen.sum())
+    assert flagged > 0 and (train.labels & ~ACTIONS == 0).all()  # the flag is split off
+    config = _config()
+    config.select_by_pw = by_pw
+    Consolidator(run, config, embedder=HashEmbedder(), log=lambda _: None).run_once()
+    meta = registry.describe(run, "gather")[0]
+    if by_pw:
+        assert meta["unseen_dropped"] == flagged
+        assert meta["selected_states"] == round(0.7 * (meta["new_states"]))
+        assert meta["new_states"] == len(train) - flagged
+    else:
+        assert meta["unseen_dropped"] == 0
+        assert meta["selected_states"] == meta["new_states"] == len(train)
