@@ -110,9 +110,9 @@ def make_runner(
 ) -> EpisodeRunner:
     """A runner for one episode: a fresh controller, so no survival mode carries over (and,
     with ``runner.teacher_sees: world``, a fresh all-seeing teacher that labels)."""
-    teacher = None
+    privileged = None
     if cfg.runner.teacher_sees == "world":
-        teacher = make_controller(
+        privileged = make_controller(
             dataclasses.replace(cfg, controller=dataclasses.replace(cfg.controller, sees="world"))
         )
     return EpisodeRunner(
@@ -124,7 +124,7 @@ def make_runner(
         cfg.backend,
         cfg.runner,
         fast=fast,
-        teacher=teacher,
+        privileged=privileged,
     )
 
 

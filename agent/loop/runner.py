@@ -184,7 +184,7 @@ class EpisodeRunner:
         backend: str,
         config: RunnerConfig | None = None,
         fast: FastTier | None = None,
-        teacher: SlowExecutor | None = None,
+        privileged: SlowExecutor | None = None,
     ):
         self.env = env
         self.planner = planner
@@ -194,7 +194,7 @@ class EpisodeRunner:
         self.backend = backend
         self.config = config or RunnerConfig()
         self.fast = fast
-        self.teacher = teacher
+        self.privileged = privileged
         """A privileged teacher (``runner.teacher_sees: world``) that labels every step in
         place of the acting controller; it never acts."""
 
@@ -308,8 +308,8 @@ class EpisodeRunner:
                     self.executor.begin(subgoal)  # the guard, and the teacher that labels
                 else:
                     executor.begin(subgoal)
-                if self.teacher is not None:
-                    self.teacher.begin(subgoal)
+                if self.privileged is not None:
+                    self.privileged.begin(subgoal)
                 guard = self.executor.guard if tier == "fast" and cfg.guard else None
                 teacher = getattr(self.executor, "advise", None) if cfg.label else None
                 failure: Failure | None = None
@@ -332,8 +332,8 @@ class EpisodeRunner:
                             actor = "guard"  # a survival reflex, not a step of the subgoal
                         elif tier == "slow" or teacher is not None:
                             label = _mask(getattr(self.executor, "choices", ()))
-                            if self.teacher is not None and label is not None:
-                                label = self._privileged(obs, info, label)
+                            if self.privileged is not None and label is not None:
+                                label = self._privileged_label(obs, info, label)
                     if decision.give_up is not None:
                         failure = decision.give_up
                         break
@@ -405,12 +405,12 @@ class EpisodeRunner:
             return None
         return hold(int(decision.action))
 
-    def _privileged(self, obs: Any, info: dict[str, Any], fair: int) -> int | None:
+    def _privileged_label(self, obs: Any, info: dict[str, Any], fair: int) -> int | None:
         """The privileged teacher's label here, flagged when it shares no action with the
         fair controller's (``fair``): then it depends on what the memory has not seen."""
-        assert self.teacher is not None
-        self.teacher.advise(obs, info)  # type: ignore[attr-defined]
-        world = _mask(getattr(self.teacher, "choices", ()))
+        assert self.privileged is not None
+        self.privileged.advise(obs, info)  # type: ignore[attr-defined]
+        world = _mask(getattr(self.privileged, "choices", ()))
         return None if world is None else with_unseen_flag(world, fair)
 
     @staticmethod
