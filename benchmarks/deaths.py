@@ -13,8 +13,9 @@ it), hunger, thirst or fatigue (a need at 0), or lava. Each death gets its situa
 daylight and the controller's night shelter (``agent.slow.shelter``):
 
 - ``day``: daylight at or above the shelter's MORNING (0.6);
-- ``burrow``: in the dark, inside a closed burrow;
+- ``burrow``: in the dark, inside a closed burrow (or pocket);
 - ``to burrow``: in the dark, sheltering, on the way to a burrow or digging it;
+- ``to pocket``: in the dark, building a pocket of placed stones (``controller.pillbox``);
 - ``no site``: in the dark, no burrow site remembered within reach (MAX_WALK);
 - ``needs first``: in the dark with drink or food at 1 or less, so the errand comes first.
 
@@ -121,7 +122,9 @@ def situation(last: dict[str, Any], controller: Any) -> str:
     shelter, memory = controller._shelter, controller._memory
     if shelter.active and memory is not None and shelter._inside(memory.grid, last["pos"]):
         return "burrow"
-    return "to burrow" if shelter.active else "no site"
+    if not shelter.active:
+        return "no site"
+    return "to pocket" if shelter.pocket is not None else "to burrow"
 
 
 def main() -> None:
@@ -163,7 +166,8 @@ def _task(task: Any, seeds: list[int], cfg: Any, store: Any, run: int, each: boo
         if each:
             print(
                 f"  {task.id} seed {seed}: died at step {result.steps}, daylight"
-                f" {env.last['daylight']:.2f} on {env.last['ground']}, {place};"
+                f" {env.last['daylight']:.2f} on {env.last['ground']}, {place},"
+                f" {_crafter(env.env)._player.inventory['stone']} stones;"
                 f" needs {env.last['needs']}; hits {' '.join(env.hits)}",
                 flush=True,
             )

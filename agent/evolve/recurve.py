@@ -54,7 +54,7 @@ LOOP_CONFIGS = ("config.yaml", "loop_config.yaml")
 """A loop folder's saved settings; the models/<name> copy names it loop_config.yaml."""
 
 
-AS_PLAYED = {("run", "fast", "unstick_after"): 0}
+AS_PLAYED = {("run", "fast", "unstick_after"): 0, ("run", "controller", "pillbox"): False}
 """Settings added after some loops were saved, with the value those loops played by (a
 saved config without the key gets it, so their replays play as they did)."""
 

@@ -20,6 +20,11 @@ class ControllerConfig:
     or food leaves the burrow in the dark. Equal to drink_low: no evening top-up."""
     dusk_food: int = 6
     """In the evening hunt a cow when food is at or below this (a night costs about 5)."""
+    dusk_stone: int = 0
+    """In the evening mine stone up to this many held, where stone is at most
+    ``STONE_REACH`` (``agent.slow.controller``) path steps away: the stones a pocket
+    (``pillbox``) or a burrow's door takes. 0: no evening stone (6 changed nothing on
+    the iron tasks)."""
     finish_reach: int = 8
     """A drink, food or sleep errand that is not urgent waits while the creature a
     ``defeat`` subgoal is after is at most this many path steps away: the fight comes
@@ -31,6 +36,15 @@ class ControllerConfig:
     shelter: bool = True
     """At nightfall dig a burrow into stone, close it, sleep and wait for the morning
     (needs a wood pickaxe; the map memory must show stone nearby)."""
+    pillbox: bool = True
+    """Where no burrow is near (or one is farther than building takes), close the player
+    into a two-cell pocket of open ground with placed stones (``agent.slow.pillbox``;
+    needs the stones: up to six on bare ground). Off: the burrow only (every run before
+    it was added)."""
+    rest_health: int = 0
+    """Health at or below which the player shelters by day too (a burrow or, with
+    ``pillbox``, a pocket), sleeping or waiting there until its health is back at 8.
+    0: shelter only at night (4 lost games on the iron tasks: drink and food run out)."""
     dodge: bool = False
     """Step aside out of the line of an arrow flying at the player (``agent.slow.dodge``)."""
     guard_stations: str = "in_view"

@@ -34,6 +34,8 @@ from memory.records import Decision, Failure, Subgoal
 MONSTERS = frozenset(ID[n] for n in ("zombie", "skeleton"))
 DUSK = 0.85
 """Falling daylight below which the evening top-up of drink and food applies."""
+STONE_REACH = 12
+"""Farthest stone (path cost) the evening stone errand (``dusk_stone``) walks to."""
 
 
 def _inside(sem: np.ndarray, x: int, y: int) -> bool:
@@ -72,7 +74,8 @@ class DeliberateController:
         self._explorers: dict[str, Explorer] = {}
         """One per thing searched for (the subgoal's target, water, a cow), kept per subgoal."""
         self._memory: Any = None
-        self._shelter = Shelter(self.config.search_cost)
+        cfg = self.config
+        self._shelter = Shelter(cfg.search_cost, cfg.pillbox, cfg.rest_health)
         self._dodge = Dodge() if self.config.dodge else None
         self._pos = (0, 0)
         """The player's cell at the last reflex check (the arrows were seen from there)."""
@@ -181,7 +184,9 @@ class DeliberateController:
         if self.config.shelter and min(status["drink"], status["food"]) > 1:
             # A monster in view only matters to a sheltered player in the morning.
             seen = self._shelter.active and daylight >= MORNING and self._monster_in_view(sem, pos)
-            hide = self._shelter.step(sem, pos, facing, inv, daylight, status["energy"], seen)
+            hide = self._shelter.step(
+                sem, pos, facing, inv, daylight, status["energy"], seen, status["health"]
+            )
             if hide is not None:
                 return Decision(hide)
         evening = self._dusk and NIGHT <= daylight < DUSK
@@ -230,6 +235,8 @@ class DeliberateController:
                 self._mode = "food"
             elif status["energy"] <= cfg.energy_low:
                 self._mode = "sleep"
+            elif evening and inv.get("stone", 0) < cfg.dusk_stone and inv.get("wood_pickaxe", 0):
+                self._mode = "stone"
             if self._mode is not None and self._target_near(sem, pos, facing, inv, status):
                 self._mode = None  # the fight first: the errand can wait
                 return None
@@ -247,6 +254,15 @@ class DeliberateController:
                 return action
         elif self._mode == "sleep" and status["energy"] < 9:
             return ACTIONS.index("sleep")
+        elif self._mode == "stone" and evening and inv.get("stone", 0) < cfg.dusk_stone:
+            goal = self._facing_id(sem, ID["stone"])
+            if goal(pos[0], pos[1], facing[0], facing[1]):
+                return DO
+            grid = terrain(sem, inv)
+            grid[pos] = 0
+            path = search(grid, pos, facing, goal, STONE_REACH)
+            if path:
+                return path[0]
         self._mode = None
         return None
 

@@ -3,14 +3,17 @@
 Zombies walk on grass, sand and path and come out in the dark; a player in the open at
 night is worn down. A burrow is safe: from an open cell ``e`` facing stone, mine ``s1``
 and ``s2`` (two cells straight ahead, whose other neighbours are solid), step to ``s2``,
-step back to ``s1`` (now facing ``e``) and place a stone on ``e``. Inside, the player
-sleeps when tired and waits for the morning. Everything is read from the map memory.
+step back to ``s1`` (now facing ``e``) and place a stone on ``e``. With ``pillbox`` on, a
+pocket built of placed stones on open ground (``agent.slow.pillbox``) takes the burrow's
+place where none is near or building takes fewer actions than walking to one. Inside, the
+player sleeps when tired and waits for the morning. Everything is read from the map memory.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from agent.slow import pillbox as box
 from agent.slow.navigation import DIRS, DO, ID, MOVE, NOOP, WALKABLE_IDS, search, terrain
 from envs.crafter_env import ACTIONS
 
@@ -23,6 +26,10 @@ FULL_DAY = 0.9
 daylight Crafter removes zombies from the open: they stop gathering)."""
 MAX_WALK = 25
 """Farthest entrance (grid steps) worth walking to at nightfall."""
+RESTED = 8
+"""Health at which a player sheltering to recover (``rest_health``) comes out by day."""
+DIG_ACTIONS = 7
+"""Actions a burrow takes at its entrance (face, mine twice, step in and back, place)."""
 SLEEP = ACTIONS.index("sleep")
 PLACE_STONE = ACTIONS.index("place_stone")
 _STONE = ID["stone"]
@@ -52,10 +59,17 @@ def enclosed(world: np.ndarray, pos: tuple[int, int], inside: set[tuple[int, int
 class Shelter:
     """One burrow per night; :meth:`step` answers an action or None (not sheltering)."""
 
-    def __init__(self, max_cost: int = 400):
+    def __init__(self, max_cost: int = 400, pillbox: bool = False, rest_health: int = 0):
         self.max_cost = max_cost
+        self.pillbox = pillbox
+        self.rest_health = rest_health
+        """Health at or below which the player shelters by day too, until :data:`RESTED`
+        (0: only at night)."""
+        self.resting = False
         self.site: tuple[tuple[int, int], tuple[int, int]] | None = None
         """The burrow being dug: (entrance cell, direction into the stone)."""
+        self.pocket: box.Pocket | None = None
+        """The pocket of placed stones being built (instead of a burrow)."""
         self.active = False
 
     def step(
@@ -67,32 +81,67 @@ class Shelter:
         daylight: float,
         energy: float,
         monster_in_view: bool = False,
+        health: float = 9,
     ) -> int | None:
         """The burrow's next action; ``monster_in_view``: a zombie or skeleton is in the
         player's view now (a sheltered player waits for it to go before coming out)."""
         inside = self._inside(world, pos)
+        if 0 < health <= self.rest_health:
+            self.resting = True
+        elif health >= RESTED:
+            self.resting = False
         if not self.active:
-            if daylight >= NIGHT or inventory.get("wood_pickaxe", 0) < 1:
+            if (daylight >= NIGHT and not self.resting) or inventory.get("wood_pickaxe", 0) < 1:
                 return None
-            self.active, self.site = True, None
-        elif daylight >= FULL_DAY or (daylight >= MORNING and not (inside and monster_in_view)):
-            self.active, self.site = False, None
+            self.active, self.site, self.pocket = True, None, None
+        elif not self.resting and (
+            daylight >= FULL_DAY or (daylight >= MORNING and not (inside and monster_in_view))
+        ):
+            self.active, self.site, self.pocket = False, None, None
             return None
         if inside:
             return SLEEP if energy < 9 else NOOP
+        if self.pocket is not None:
+            actions = self._build(world, pos, facing, inventory)
+            if actions:
+                return actions[0]
+            self.pocket = None
         if self.site is not None:
             action = self._dig(world, pos, facing, inventory)
             if action is not None:
                 return action
             self.site = None
         self.site = self._find(world, pos)
+        stones = inventory.get("stone", 0)
+        built = box.choose(world, pos, facing, stones) if self.pillbox and stones else None
+        if built is not None and (
+            self.site is None or len(built[1]) < self._walk(pos) + DIG_ACTIONS
+        ):
+            self.site, self.pocket = None, built[0]
+            return built[1][0]
         if self.site is None:
-            self.active = False  # nowhere to dig in: carry on in the open
+            self.active = False  # nowhere to dig in or build: carry on in the open
             return None
         return self._dig(world, pos, facing, inventory)
 
+    def _walk(self, pos: tuple[int, int]) -> int:
+        assert self.site is not None
+        (ex, ey), _ = self.site
+        return abs(ex - pos[0]) + abs(ey - pos[1])
+
+    def _build(self, world, pos, facing, inventory) -> list[int] | None:
+        """The pocket's remaining actions from here, or None when it cannot be finished."""
+        assert self.pocket is not None
+        need = box.stones_needed(world, self.pocket, pos)
+        if need is None or need > inventory.get("stone", 0):
+            return None
+        return box.plan(world, pos, facing, self.pocket)
+
     def _inside(self, world: np.ndarray, pos: tuple[int, int]) -> bool:
-        """In the closed burrow at ``self.site``."""
+        """In the closed burrow at ``self.site`` or the closed pocket ``self.pocket``."""
+        if self.pocket is not None:
+            cells = set(self.pocket.cells)
+            return pos in cells and enclosed(world, pos, cells)
         if self.site is None:
             return False
         (ex, ey), (dx, dy) = self.site

@@ -154,3 +154,4 @@ def test_a_loop_saved_before_the_unstick_rule_is_replayed_without_it(tmp_path):
     assert loop_config(tmp_path)["run"]["fast"] == {"temperature": 0.7, "unstick_after": 0}
     (tmp_path / "loop_config.yaml").write_text("run:\n  fast:\n    unstick_after: 3\n")
     assert loop_config(tmp_path)["run"]["fast"]["unstick_after"] == 3
+    assert loop_config(tmp_path)["run"]["controller"] == {"pillbox": False}  # nor the pocket
