@@ -256,13 +256,9 @@ class DeliberateController:
             return ACTIONS.index("sleep")
         elif self._mode == "stone" and evening and inv.get("stone", 0) < cfg.dusk_stone:
             goal = self._facing_id(sem, ID["stone"])
-            if goal(pos[0], pos[1], facing[0], facing[1]):
-                return DO
-            grid = terrain(sem, inv)
-            grid[pos] = 0
-            path = search(grid, pos, facing, goal, STONE_REACH)
-            if path:
-                return path[0]
+            action = self._interact(sem, pos, facing, inv, goal, DO, STONE_REACH)
+            if action is not None:
+                return action
         self._mode = None
         return None
 
@@ -400,12 +396,15 @@ class DeliberateController:
 
         return goal
 
-    def _interact(self, sem, pos, facing, inv, goal: Goal, action: int) -> int | None:
+    def _interact(
+        self, sem, pos, facing, inv, goal: Goal, action: int, max_cost: int | None = None
+    ) -> int | None:
         if goal(pos[0], pos[1], facing[0], facing[1]):
             return action
         grid = terrain(sem, inv)
         grid[pos] = 0
-        path, self._route = route(grid, pos, facing, goal, self.config.search_cost, ties=True)
+        cost = self.config.search_cost if max_cost is None else max_cost
+        path, self._route = route(grid, pos, facing, goal, cost, ties=True)
         if not path:
             return None
         return path[0]

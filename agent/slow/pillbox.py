@@ -40,12 +40,11 @@ MAX_STEPS = 40
 
 @dataclass(frozen=True)
 class Pocket:
-    """Two open cells in a line, entered from ``entrance``, and the six cells around them."""
+    """Two open cells in a line and the six cells around them."""
 
     cells: tuple[tuple[int, int], tuple[int, int]]
-    entrance: tuple[int, int]
     walls: tuple[tuple[int, int], ...]
-    """Every neighbour of the pocket, the entrance included."""
+    """Every neighbour of the pocket; the last is the entrance, behind ``cells[0]``."""
 
 
 def _pocket(s1: tuple[int, int], d: tuple[int, int]) -> Pocket:
@@ -55,7 +54,7 @@ def _pocket(s1: tuple[int, int], d: tuple[int, int]) -> Pocket:
         (s1[0] + px, s1[1] + py), (s1[0] - px, s1[1] - py), (s2[0] + px, s2[1] + py),
         (s2[0] - px, s2[1] - py), (s2[0] + d[0], s2[1] + d[1]), (s1[0] - d[0], s1[1] - d[1]),
     )  # fmt: skip
-    return Pocket((s1, s2), walls[-1], walls)
+    return Pocket((s1, s2), walls)
 
 
 def _value(world: np.ndarray, cell: tuple[int, int]) -> int | None:
