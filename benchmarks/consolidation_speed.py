@@ -51,6 +51,7 @@ def synthetic(n: int, seed: int = 0) -> Transitions:
         attempts=attempts,
         success=np.ones(n, dtype=bool),
         episode_names=attempts // 5,
+        unseen=np.zeros(n, dtype=bool),
     )
 
 

@@ -130,6 +130,10 @@ class FastTrainConfig:
     accuracy (0: train on all)."""
     categories: tuple[str, ...] = CATEGORIES
     """Categories that get an adapter."""
+    drop_unseen: bool = True
+    """Leave out states whose label depends on what the memory had not seen (a privileged
+    teacher's, ``runner.teacher_sees: world``), as ``consolidate.pw.drop_unseen`` does in
+    later rounds; the fair teacher's labels never are."""
 
 
 @dataclass

@@ -83,6 +83,9 @@ def train_fast(
     device = resolve_device(cfg.device)
     start = time.perf_counter()
     everything = load_transitions(stores, cfg.categories, max_transitions=cfg.max_transitions)
+    unseen = int(everything.unseen.sum()) if cfg.drop_unseen else 0
+    if unseen:  # labels no memory-reading policy can learn (as PW drops them in later rounds)
+        everything = everything.subset(~everything.unseen)
     data, val = everything.split(cfg.validate_every)
     embedder = embedder or SubgoalEmbedder()
     table = text_table(everything, embedder, device)
@@ -90,6 +93,7 @@ def train_fast(
         "stores": [str(p) for p in stores],
         "transitions": len(data),
         "validation_transitions": len(val),
+        "unseen_dropped": unseen,
     }
 
     def val_accuracy(forward: Forward, category: str | None = None) -> float | None:

@@ -55,13 +55,9 @@ class Transitions:
     episode_names: np.ndarray
     """(N,) int64: the episode's task and seed as a number (``episode_name``): the same
     whichever order a worker pool stored episodes in. The validation split reads it."""
-    unseen: np.ndarray | None = None
+    unseen: np.ndarray
     """(N,) bool: the label came from a privileged teacher and depends on what the memory
-    has not seen (``memory.labels``); None (all False) for data built without it."""
-
-    def __post_init__(self) -> None:
-        if self.unseen is None:
-            self.unseen = np.zeros(len(self.actions), dtype=bool)
+    has not seen (``memory.labels``)."""
 
     def __len__(self) -> int:
         return len(self.actions)

@@ -18,7 +18,8 @@ Layout of the output folder::
     score-craft1-gather2-combat1/             full games (score.json inside), with score_seeds
     learning_curve.json, learning_curve.md, learning_curve.png
 
-Resumable: a rerun of the same command continues each run folder where it stopped.
+Resumable: a rerun of the same command continues each run folder where it stopped, and
+adds the rounds the loop has finished since (a curve may start while the loop runs).
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def replay(
     if score_seeds:  # absent otherwise: replays recorded before it still resume
         record["score_seeds"] = score_seeds
     record_path = out / "source.json"
-    if record_path.exists() and json.loads(record_path.read_text()) != record:
+    if record_path.exists() and not _continues(json.loads(record_path.read_text()), record):
         raise ConfigError(
             f"{out} holds a replay of something else ({record_path}); choose another --out"
         )
@@ -153,6 +154,14 @@ def replay(
     atomic_write(out / "learning_curve.md", table(curve) + _reference_table(curve))
     plot(curve, out / "learning_curve.png")
     return curve
+
+
+def _continues(before: dict[str, Any], now: dict[str, Any]) -> bool:
+    """``now`` replays what ``before`` did, perhaps with rounds the loop finished since
+    (the same rounds first): a rerun adds them."""
+    rounds, earlier = now["served"], before.get("served", [])
+    same = {**before, "served": None} == {**now, "served": None}
+    return same and rounds[: len(earlier)] == earlier
 
 
 def _pins(served: dict[str, int | None]) -> str:

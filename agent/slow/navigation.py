@@ -27,6 +27,19 @@ NOOP = ACTIONS.index("noop")
 
 ID = {name: i for i, name in enumerate(SEMANTIC_NAMES)}
 WALKABLE_IDS = frozenset(ID[n] for n in ("grass", "sand", "path"))
+OPEN_IDS = WALKABLE_IDS | {
+    ID[n] for n in ("lava", "player", "cow", "zombie", "skeleton", "arrow", "plant")
+}
+"""Cells that are or may become open to a monster: walkable ground, lava, creatures (they
+stand on ground) and plants (a zombie, skeleton or cow next to a sapling destroys it,
+leaving grass)."""
+
+
+def stays_solid(v: int | None) -> bool:
+    """A map value (None: outside the world) that blocks the player and monsters for good:
+    known and not in :data:`OPEN_IDS`. Burrows and pockets are closed by such cells."""
+    return v is None or (v >= 0 and v not in OPEN_IDS)
+
 
 Goal = Callable[[int, int, int, int], bool]
 """goal(x, y, fx, fy): is standing at (x, y) facing (fx, fy) a goal state?"""

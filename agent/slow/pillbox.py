@@ -21,14 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.slow.navigation import DIRS, ID, MOVE, WALKABLE_IDS
+from agent.slow.navigation import DIRS, ID, MOVE, WALKABLE_IDS, stays_solid
 from envs.crafter_env import ACTIONS
 
 PLACE_STONE = ACTIONS.index("place_stone")
 PLACEABLE = WALKABLE_IDS | {ID["water"]}
 """Where a stone may go that the plan builds on (Crafter also allows lava: never planned)."""
-_AVOID = {ID[n] for n in ("lava", "player", "cow", "zombie", "skeleton", "arrow", "plant")}
-"""Cells a move toward may enter or that may move away: never a planned turn."""
 REACH = 3
 """Pockets start at most this many cells (each axis) from the player."""
 MARGIN = 2
@@ -73,11 +71,6 @@ def _ground(world: np.ndarray, pos: tuple[int, int]) -> np.ndarray:
     return world
 
 
-def _solid(v: int | None) -> bool:
-    """Known, not walkable by a zombie or the player, and staying that way."""
-    return v is None or (v >= 0 and v not in WALKABLE_IDS and v not in _AVOID)
-
-
 def stones_needed(
     world: np.ndarray, pocket: Pocket, pos: tuple[int, int] | None = None
 ) -> int | None:
@@ -91,7 +84,7 @@ def stones_needed(
     need = 0
     for wall in pocket.walls:
         v = _value(world, wall)
-        if _solid(v):
+        if stays_solid(v):
             continue
         if v not in PLACEABLE:
             return None
@@ -104,7 +97,7 @@ def plan(
 ) -> list[int] | None:
     """The shortest action list that ends with the player closed into ``pocket``."""
     world = _ground(world, pos)
-    todo = [w for w in pocket.walls if not _solid(_value(world, w))]
+    todo = [w for w in pocket.walls if not stays_solid(_value(world, w))]
     index = {w: i for i, w in enumerate(todo)}
     full = (1 << len(todo)) - 1
     xs = [pos[0], *(c[0] for c in pocket.walls)]
@@ -120,7 +113,7 @@ def plan(
         if v in WALKABLE_IDS:
             inside = lo[0] <= cell[0] <= hi[0] and lo[1] <= cell[1] <= hi[1]
             return "open" if inside else "avoid"
-        return "solid" if _solid(v) else "avoid"
+        return "solid" if stays_solid(v) else "avoid"
 
     start = (pos, DIRS.index(facing), 0)
     parent: dict[tuple, tuple[tuple, int] | None] = {start: None}

@@ -14,7 +14,17 @@ from __future__ import annotations
 import numpy as np
 
 from agent.slow import pillbox as box
-from agent.slow.navigation import DIRS, DO, ID, MOVE, NOOP, WALKABLE_IDS, search, terrain
+from agent.slow.navigation import (
+    DIRS,
+    DO,
+    ID,
+    MOVE,
+    NOOP,
+    WALKABLE_IDS,
+    search,
+    stays_solid,
+    terrain,
+)
 from envs.crafter_env import ACTIONS
 
 NIGHT = 0.35
@@ -33,17 +43,13 @@ DIG_ACTIONS = 7
 SLEEP = ACTIONS.index("sleep")
 PLACE_STONE = ACTIONS.index("place_stone")
 _STONE = ID["stone"]
-_OPEN = WALKABLE_IDS | {ID[n] for n in ("lava", "player", "cow", "zombie", "skeleton", "arrow")}
-"""Cells a monster can reach: walkable ground, lava, and creatures (they stand on ground:
-a zombie in the doorway leaves the burrow open)."""
 
 
 def _solid(world: np.ndarray, x: int, y: int) -> bool:
-    """Known and not walkable by the player or a monster (outside the world counts)."""
-    if not (0 <= x < world.shape[0] and 0 <= y < world.shape[1]):
-        return True
-    v = int(world[x, y])
-    return v >= 0 and v not in _OPEN
+    """Closed for good (``stays_solid``; outside the world counts): a zombie in the doorway
+    or a sapling a zombie may eat leaves the burrow open."""
+    inside = 0 <= x < world.shape[0] and 0 <= y < world.shape[1]
+    return stays_solid(int(world[x, y]) if inside else None)
 
 
 def enclosed(world: np.ndarray, pos: tuple[int, int], inside: set[tuple[int, int]]) -> bool:
@@ -71,6 +77,9 @@ class Shelter:
         self.pocket: box.Pocket | None = None
         """The pocket of placed stones being built (instead of a burrow)."""
         self.active = False
+        self._nowhere: tuple | None = None
+        """The (map, position, facing, stones) of the last search that found no shelter:
+        the same search is not run again each step of the night."""
 
     def step(
         self,
@@ -111,8 +120,12 @@ class Shelter:
             if action is not None:
                 return action
             self.site = None
-        self.site = self._find(world, pos)
         stones = inventory.get("stone", 0)
+        here = (world.tobytes(), pos, facing, stones)
+        if here == self._nowhere:  # searched this very map from here: nothing then, nor now
+            self.active = False
+            return None
+        self.site = self._find(world, pos)
         built = box.choose(world, pos, facing, stones) if self.pillbox and stones else None
         if built is not None and (
             self.site is None or len(built[1]) < self._walk(pos) + DIG_ACTIONS
@@ -120,7 +133,7 @@ class Shelter:
             self.site, self.pocket = None, built[0]
             return built[1][0]
         if self.site is None:
-            self.active = False  # nowhere to dig in or build: carry on in the open
+            self.active, self._nowhere = False, here  # nowhere to shelter: carry on
             return None
         return self._dig(world, pos, facing, inventory)
 

@@ -31,6 +31,7 @@ def _states(n: int, episodes: int, labels: np.ndarray) -> Transitions:
         episode,
         np.ones(n, dtype=bool),
         episode,
+        np.zeros(n, dtype=bool),
     )
 
 

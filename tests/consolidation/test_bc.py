@@ -115,3 +115,36 @@ def test_train_fast_writes_a_frozen_trunk_adapters_and_gate(fast_dir):
     assert not (fast_dir / "adapters" / "combat").exists()
     assert (fast_dir / "gate" / "gate.safetensors").exists()
     assert report["trunk"]["losses"][-1] < report["trunk"]["losses"][0]
+
+
+def test_the_first_training_leaves_out_labels_the_memory_could_not_have_given(slow_store, tmp_path):
+    """States a privileged teacher labelled from what the memory had not seen are dropped,
+    as PW drops them in later rounds; with ``drop_unseen`` off they train."""
+    from consolidation.config import FastTrainConfig
+    from consolidation.fast_training import train_fast
+    from memory.labels import UNSEEN
+
+    store = tmp_path / "store.sqlite"
+    store.write_bytes(slow_store.read_bytes())
+    with sqlite3.connect(store) as db:
+        db.execute(
+            "UPDATE steps SET label = label | ? WHERE label IS NOT NULL AND t % 3 = 0", (UNSEEN,)
+        )
+    flagged = int(load_transitions([store]).unseen.sum())
+    assert 0 < flagged < len(load_transitions([store]))
+    reports = {}
+    for drop in (True, False):
+        cfg = FastTrainConfig(
+            trunk=BCConfig(epochs=0.05, batch_size=32),
+            adapter=BCConfig(epochs=0.05, batch_size=32),
+            policy=PolicyConfig(hidden=16),
+            device="cpu",
+            drop_unseen=drop,
+            categories=("gather",),
+        )
+        train_fast([store], tmp_path / f"fast-{drop}", cfg, embedder=HashEmbedder())
+        reports[drop] = json.loads((tmp_path / f"fast-{drop}" / "train.json").read_text())
+    assert reports[True]["unseen_dropped"] > 0 and reports[False]["unseen_dropped"] == 0
+    kept = reports[True]["transitions"] + reports[True]["validation_transitions"]
+    every = reports[False]["transitions"] + reports[False]["validation_transitions"]
+    assert kept == every - reports[True]["unseen_dropped"]

@@ -50,6 +50,7 @@ def _synthetic(n: int, seed: int = 0, actor: str = "fast", taken: int = 2) -> Tr
         np.arange(n, dtype=np.int64) // 4,
         np.ones(n, dtype=bool),
         np.arange(n, dtype=np.int64) // 8,
+        np.zeros(n, dtype=bool),
     )
 
 

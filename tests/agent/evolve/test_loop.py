@@ -119,6 +119,19 @@ def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
     assert "Against the reference run" in (tmp_path / "curve" / "learning_curve.md").read_text()
     with pytest.raises(ConfigError, match="a replay of something else"):
         replay(out, tmp_path / "curve", "0-2", log=lambda _line: None)
+    # Started while the loop had finished round 0 only: a rerun adds the rounds since.
+    record = tmp_path / "curve" / "source.json"
+    first = json.loads(record.read_text())
+    record.write_text(json.dumps({**first, "served": first["served"][:1]}))
+    reference = out / "rounds" / "r0" / "eval-peam"
+    extended = replay(out, tmp_path / "curve", "0-1", reference=reference, log=lambda _line: None)
+    assert extended == replayed
+    assert json.loads(record.read_text()) == first
+    other = {**first["served"][0], "craft": 99}  # a round it did not play: something else
+    record.write_text(json.dumps({**first, "served": [other]}))
+    with pytest.raises(ConfigError, match="a replay of something else"):
+        replay(out, tmp_path / "curve", "0-1", log=lambda _line: None)
+    record.write_text(json.dumps(first))
     # With score seeds each round's versions also play the whole game: round 1's score on
     # the loop's own score seed comes out as the loop measured it.
     scoring = replay(out, tmp_path / "scores", "0-1", log=lambda _line: None, score_seeds="0")

@@ -129,6 +129,27 @@ def test_a_zombie_in_the_doorway_leaves_the_burrow_open():
     assert not enclosed(world, (5, 3), {(5, 3), (6, 3)})
 
 
+def test_a_sapling_beside_the_burrow_leaves_it_open():
+    """A zombie, skeleton or cow next to a sapling destroys it: not a wall (as in a pocket)."""
+    world, _ = _closed_burrow()
+    world[5, 2] = ID["plant"]  # beside s1, where the mountain's stone was
+    assert not enclosed(world, (5, 3), {(5, 3), (6, 3)})
+
+
+def test_with_nowhere_to_shelter_the_same_map_is_not_searched_again(monkeypatch):
+    np = __import__("numpy")
+    world = np.full((12, 12), ID["grass"], dtype="int16")  # no stone anywhere
+    shelter = Shelter()
+    searched = []
+    find = shelter._find
+    monkeypatch.setattr(shelter, "_find", lambda w, p: searched.append(p) or find(w, p))
+    night = ((3, 3), (0, 1), {"wood_pickaxe": 1}, 0.1, 9)
+    assert shelter.step(world, *night) is None and searched == [(3, 3)]
+    assert shelter.step(world, *night) is None and searched == [(3, 3)]  # the same: skipped
+    world[8:, :] = ID["stone"]  # a mountain seen since: searched again, and a burrow found
+    assert shelter.step(world, *night) is not None and searched == [(3, 3), (3, 3)]
+
+
 def test_a_sheltered_player_waits_in_the_morning_while_a_monster_is_in_view():
     world, shelter = _closed_burrow()
     night = shelter.step(world, (5, 3), (-1, 0), {"wood_pickaxe": 1}, 0.1, 9)
