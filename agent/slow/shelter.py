@@ -47,7 +47,7 @@ _STONE = ID["stone"]
 
 def _solid(world: np.ndarray, x: int, y: int) -> bool:
     """Closed for good (``stays_solid``; outside the world counts): a zombie in the doorway
-    or a sapling a zombie may eat leaves the burrow open."""
+    or a sapling a creature may destroy leaves the burrow open."""
     inside = 0 <= x < world.shape[0] and 0 <= y < world.shape[1]
     return stays_solid(int(world[x, y]) if inside else None)
 
