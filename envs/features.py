@@ -216,6 +216,38 @@ def deadly_moves(f: Features) -> list[int]:
     return [a for a, x, y in _MOVES if f.grid[0, x, y] == _LAVA]
 
 
+_FACING_AT = 4 * (len(KINDS) + 1)
+"""Where the four facing flags start in the vector."""
+
+
+def futile_moves(f: Features) -> list[int]:
+    """The move into the cell the player already faces when that cell cannot be entered (a
+    tree, stone, water, a table, a creature): in Crafter it changes nothing, so a policy
+    going round in circles (``fast.unstick_after``) is kept from repeating it."""
+    facing = f.vector[_FACING_AT : _FACING_AT + 4]
+    return [
+        a
+        for i, (a, x, y) in enumerate(_MOVES)
+        if facing[i] and not _WALKABLE[f.grid[0, x, y]] and f.grid[0, x, y] != _LAVA
+    ]
+
+
+_TABLE = _ID["table"] + 1
+_TABLE_KNOWN = 4 * KINDS.index("table") + 3
+"""The vector's "a table is remembered" flag."""
+_PLACE_FURNACE = ACTIONS.index("place_furnace")
+
+
+def stray_furnace(f: Features) -> list[int]:
+    """``place_furnace`` while a table is remembered but none is next to the player: iron
+    tools need a table and a furnace both within reach, so the slow tier places a furnace
+    only beside a table (``agent.slow.controller``), and the fast tier keeps to the same."""
+    c = CROP // 2
+    if not f.vector[_TABLE_KNOWN] or (f.grid[0, c - 1 : c + 2, c - 1 : c + 2] == _TABLE).any():
+        return []
+    return [_PLACE_FURNACE]
+
+
 def encode(f: Features) -> bytes:
     """The bytes a step row stores (the store compresses them)."""
     return f.grid.tobytes() + f.vector.astype(np.float32).tobytes()

@@ -55,7 +55,13 @@ LOOP_CONFIGS = ("config.yaml", "loop_config.yaml")
 """A loop folder's saved settings; the models/<name> copy names it loop_config.yaml."""
 
 
-AS_PLAYED = {("run", "fast", "unstick_after"): 0, ("run", "controller", "pillbox"): False}
+AS_PLAYED = {
+    ("run", "fast", "unstick_after"): 0,
+    ("run", "fast", "unstick_blocked"): False,
+    ("run", "fast", "furnace_by_table"): False,
+    ("run", "controller", "pillbox"): False,
+    ("run", "runner", "stalls_replan"): True,
+}
 """Settings added after some loops were saved, with the value those loops played by (a
 saved config without the key gets it, so their replays play as they did)."""
 

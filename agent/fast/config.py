@@ -30,6 +30,17 @@ class FastConfig:
     ``unstick_temperature`` until one comes; 0 = never."""
     unstick_temperature: float = 1.0
     """The sampling temperature of a policy that is going round in circles."""
+    unstick_blocked: bool = True
+    """While going round in circles, also rule out the move into the blocked cell the player
+    faces (a tree, stone, water, a creature), which changes nothing: a confident policy
+    pressed such a move for 30 steps at temperature 1 (``envs.features.futile_moves``).
+    Off: every run before it was added."""
+    furnace_by_table: bool = True
+    """Place a furnace only beside a table when one is remembered, as the slow tier does
+    (iron tools need both within reach; ``envs.features.stray_furnace``). Off: every run
+    before it was added (then, alone on make_iron_pickaxe, the fast tier gave making the
+    pickaxe up for want of a table or furnace in view after reaching iron in 20 of its 84
+    games, the slow tier in 9 of 82; seeds 0-99, ``models/loop12`` round 3)."""
     threads: int = 1
     """torch CPU threads for inference (one is fastest for batch-1 decisions)."""
     gate: bool = False

@@ -30,7 +30,14 @@ from agent.fast.device import resolve_device
 from agent.fast.gate import AdapterGate, load_gate
 from agent.fast.policy import FastPolicy
 from agent.fast.trunk import TrunkError, load_trunk
-from envs.features import BASE_DIM, Features, deadly_moves, features
+from envs.features import (
+    BASE_DIM,
+    Features,
+    deadly_moves,
+    features,
+    futile_moves,
+    stray_furnace,
+)
 from envs.goal import GOAL_VECTOR_DIM, with_goal
 from envs.tasks import CATEGORIES
 from memory.records import Decision, Subgoal
@@ -232,7 +239,7 @@ class FastExecutor:
                 torch.from_numpy(self._text[None]).to(d),
                 torch.from_numpy(f.vector[None]).to(d),
             )
-        arr = _safe(logits.float().cpu().numpy(), [f])
+        arr = self._ruled(_safe(logits.float().cpu().numpy(), [f]), [f], [idle])
         return Decision(int(self._choose(arr, self._rng, self.temperature(idle))[0]))
 
     def seen(self, obs: dict[str, np.ndarray], info: dict[str, Any], subgoal: Subgoal) -> Features:
@@ -269,8 +276,9 @@ class FastExecutor:
                 torch.from_numpy(np.stack([f.vector for f in seen])).to(d),
                 names,  # type: ignore[arg-type]
             )
-        arr = _safe(logits.float().cpu().numpy(), seen)
-        temps = [self.temperature(k) for k in (idle or [0] * len(rngs))]
+        idle = idle or [0] * len(rngs)
+        arr = self._ruled(_safe(logits.float().cpu().numpy(), seen), seen, idle)
+        temps = [self.temperature(k) for k in idle]
         return np.array(
             [self._choose(arr[i : i + 1], rng, temps[i])[0] for i, rng in enumerate(rngs)]
         )
@@ -279,6 +287,18 @@ class FastExecutor:
         """The sampling temperature after ``idle`` idle steps of the policy in a row."""
         after = self.config.unstick_after
         return self.config.unstick_temperature if 0 < after <= idle else self.config.temperature
+
+    def _ruled(self, logits: np.ndarray, seen: list[Features], idle: list[int]) -> np.ndarray:
+        """``logits`` with the configured rules applied per row: a furnace only beside a
+        remembered table (``furnace_by_table``); while the policy goes round in circles
+        (``unstick_after``), no move into the blocked cell it faces (``unstick_blocked``)."""
+        cfg = self.config
+        for i, f in enumerate(seen):
+            if cfg.furnace_by_table:
+                logits[i, stray_furnace(f)] = -np.inf
+            if cfg.unstick_blocked and 0 < cfg.unstick_after <= idle[i]:
+                logits[i, futile_moves(f)] = -np.inf
+        return logits
 
     # -- helpers ---------------------------------------------------------------------
 

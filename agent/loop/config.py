@@ -20,6 +20,12 @@ class RunnerConfig:
     """Env steps one subgoal attempt may take before it counts as failed."""
     max_corrections: int = 3
     """Corrections of the same subgoal before the task is re-planned from scratch."""
+    stalls_replan: bool = False
+    """Count a fast-tier attempt that ``stalled`` (no progress for ``stall_steps``: a long
+    search, or a night asleep in a shelter) among those corrections. Off: a stall is retried
+    without ever re-planning the whole task, whose plan from far away places a new table and
+    walks back to the trees for its wood in the middle of a search for iron. On: every run
+    before it was added."""
     max_attempts: int = 60
     """Attempts per episode before the episode is given up."""
     envs: int = 1

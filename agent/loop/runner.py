@@ -378,7 +378,8 @@ class EpisodeRunner:
                     correcting[key] = attempt_id  # the slow tier retries it, no planner call
                     queue = [subgoal, *queue]
                     continue
-                corrections[key] += 1
+                if failure.code != "stalled" or cfg.stalls_replan:
+                    corrections[key] += 1
                 if corrections[key] > cfg.max_corrections:
                     corrections[key] = 0
                     queue = []  # re-plan the whole task from here

@@ -191,6 +191,15 @@ class RecipePlanner:
             item, count = failure.data["item"], int(failure.data["count"])
             resolver.obtain(item, count)
         elif failure.code == "no_station":
+            absent = set(failure.data["stations"])
+            if subgoal.skill == "make":
+                # The failure names what is absent; the item's other stations are there.
+                # Gather the item's own uses with the stations' (a new table takes the
+                # wood the pickaxe needs), place them, then make it.
+                nearby = set(constants.make[subgoal.target]["nearby"])
+                resolver.stations = (resolver.stations | nearby) - absent
+                resolver.obtain(subgoal.target, subgoal.count)
+                return resolver.plan or [subgoal]
             for station in failure.data["stations"]:
                 resolver.stations.discard(station)
                 resolver.place(station)

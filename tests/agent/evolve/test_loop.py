@@ -164,7 +164,16 @@ def test_a_loop_saved_before_the_unstick_rule_is_replayed_without_it(tmp_path):
     from agent.evolve.recurve import loop_config
 
     (tmp_path / "loop_config.yaml").write_text("run:\n  fast:\n    temperature: 0.7\n")
-    assert loop_config(tmp_path)["run"]["fast"] == {"temperature": 0.7, "unstick_after": 0}
-    (tmp_path / "loop_config.yaml").write_text("run:\n  fast:\n    unstick_after: 3\n")
+    assert loop_config(tmp_path)["run"]["fast"] == {
+        "temperature": 0.7,
+        "unstick_after": 0,
+        "unstick_blocked": False,  # nor the blocked-move rule
+        "furnace_by_table": False,  # nor the furnace rule
+    }
+    (tmp_path / "loop_config.yaml").write_text(
+        "run:\n  fast:\n    unstick_after: 3\n    unstick_blocked: true\n"
+    )
     assert loop_config(tmp_path)["run"]["fast"]["unstick_after"] == 3
+    assert loop_config(tmp_path)["run"]["fast"]["unstick_blocked"] is True
     assert loop_config(tmp_path)["run"]["controller"] == {"pillbox": False}  # nor the pocket
+    assert loop_config(tmp_path)["run"]["runner"] == {"stalls_replan": True}  # stalls re-plan

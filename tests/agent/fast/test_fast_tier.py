@@ -23,7 +23,7 @@ from agent.loop.vector_runner import VectorRunner, make_vector_env
 from agent.slow.controller import DeliberateController
 from agent.slow.recipe_planner import RecipePlanner
 from envs.crafter_env import ACTIONS
-from envs.features import deadly_moves
+from envs.features import deadly_moves, futile_moves, stray_furnace
 from envs.tasks import load_tasks
 from memory.records import Subgoal
 from memory.store import ExperienceStore
@@ -34,6 +34,18 @@ TASKS = load_tasks()
 
 def _fast(folder, **kw) -> FastExecutor:
     return FastExecutor(FastConfig(dir=str(folder), device="cpu", **kw), HashEmbedder())
+
+
+def _draws(fast: FastExecutor, subgoal: Subgoal, frame, info, n: int = 40, idle: int = 0):
+    """``n`` actions from ``act`` (attempts 0..n-1 of seed 0) and ``n`` from ``act_batch``
+    (seed 1) at the same step, each with the idle streak ``idle``."""
+    out = []
+    for k in range(n):
+        fast.begin(subgoal, (0, k))
+        out.append(fast.act(frame, info, idle).action)
+    rngs = [subgoal_rng(subgoal.text, 0, (1, k)) for k in range(n)]
+    seen = [fast.seen(frame, info, subgoal)] * n
+    return out + list(fast.act_batch(seen, [subgoal] * n, rngs, [idle] * n))
 
 
 def _runner(env, store, run, fast, budget=400, handoff=True, guard=False, **kw) -> EpisodeRunner:
@@ -339,20 +351,89 @@ def test_the_fast_tier_never_steps_into_lava_it_remembers(fast_dir):
     moves = {ACTIONS.index(f"move_{d}") for d in ("left", "right", "up", "down")}
     subgoal = Subgoal("collect", "wood")
 
-    def draws(info, frame) -> list[int]:
-        out = []
-        for k in range(40):
-            fast.begin(subgoal, (0, k))
-            out.append(fast.act(frame, info).action)
-        rngs = [subgoal_rng(subgoal.text, 0, (1, k)) for k in range(40)]
-        seen = [fast.seen(frame, info, subgoal)] * 40
-        return out + list(fast.act_batch(seen, [subgoal] * 40, rngs))
-
     frame, *_, info = env.step(0)
-    assert moves & set(draws(info, frame))  # without lava the policy moves
+    assert moves & set(_draws(fast, subgoal, frame, info))  # without lava the policy moves
     world, (x, y) = env.unwrapped._env._world, env.unwrapped._env._player.pos
     for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
         world[x + dx, y + dy] = "lava"
     frame, *_, info = env.step(0)  # the map memory sees the lava around the player
     assert set(deadly_moves(fast.seen(frame, info, subgoal))) == moves
-    assert not moves & set(draws(info, frame))
+    assert not moves & set(_draws(fast, subgoal, frame, info))
+
+
+def test_a_policy_going_round_in_circles_stops_pressing_into_the_wall_it_faces(fast_dir):
+    # Near-uniform sampling, so every action is drawn often; stone all round the player,
+    # who faces down: a move down changes nothing (a move elsewhere still turns it).
+    kw = {"temperature": 5.0, "unstick_temperature": 5.0, "unstick_after": 3}
+    env = envs.make("crafter")
+    env.reset(seed=3)
+    world, (x, y) = env.unwrapped._env._world, env.unwrapped._env._player.pos
+    for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        world[x + dx, y + dy] = "stone"
+    frame, *_, info = env.step(0)
+    assert tuple(info["facing"]) == (0, 1)
+    down, subgoal = ACTIONS.index("move_down"), Subgoal("collect", "wood")
+
+    def draws(fast: FastExecutor, idle: int) -> list[int]:
+        return _draws(fast, subgoal, frame, info, 60, idle)
+
+    fast = _fast(fast_dir, **kw)
+    assert futile_moves(fast.seen(frame, info, subgoal)) == [down]
+    assert down in draws(fast, idle=0)  # not going round in circles: left as it is
+    assert down not in draws(fast, idle=3)
+    assert down in draws(_fast(fast_dir, unstick_blocked=False, **kw), idle=3)  # the old rule
+
+
+def test_the_fast_tier_places_a_furnace_only_beside_a_remembered_table(fast_dir):
+    kw = {"temperature": 5.0}  # near-uniform: place_furnace is drawn often when allowed
+    env = envs.make("crafter")
+    env.reset(seed=3)
+    world, (x, y) = env.unwrapped._env._world, env.unwrapped._env._player.pos
+    place, subgoal = ACTIONS.index("place_furnace"), Subgoal("place", "furnace")
+
+    def seen_after(cell: tuple[int, int] | None) -> tuple:
+        if cell is not None:
+            world[cell] = "table"
+        frame, *_, info = env.step(0)
+        return frame, info
+
+    def draws(fast: FastExecutor, frame, info) -> list[int]:
+        return _draws(fast, subgoal, frame, info, 60)
+
+    fast = _fast(fast_dir, **kw)
+    frame, info = seen_after(None)
+    assert stray_furnace(fast.seen(frame, info, subgoal)) == []  # no table anywhere
+    frame, info = seen_after((x + 3, y))  # in view, three cells away
+    assert stray_furnace(fast.seen(frame, info, subgoal)) == [place]
+    assert place not in draws(fast, frame, info)
+    assert place in draws(_fast(fast_dir, furnace_by_table=False, **kw), frame, info)
+    frame, info = seen_after((x - 1, y + 1))  # and one beside the player
+    assert stray_furnace(fast.seen(frame, info, subgoal)) == []
+    assert place in draws(fast, frame, info)
+
+
+@pytest.mark.parametrize("stalls_replan", [False, True])
+def test_a_stalled_attempt_is_retried_without_re_planning_the_task(
+    fast_dir, tmp_path, stalls_replan
+):
+    # Alone, with a stall after 3 steps without progress, the tiny policy stalls often;
+    # only with ``stalls_replan`` do its stalls add up to re-planning the whole task.
+    store = ExperienceStore(tmp_path / "s.sqlite")
+    run = store.start_run("stalls", {})
+    env = envs.make("crafter", max_episode_steps=150)
+    runner = _runner(
+        env,
+        store,
+        run,
+        _fast(fast_dir),
+        budget=50,
+        handoff=False,
+        stall_steps=3,
+        max_corrections=1,
+        stalls_replan=stalls_replan,
+    )
+    runner.run_episode(TASKS["collect_iron"], 0)
+    stalled = [a for a in store.attempts() if a.failure_code == "stalled"]
+    plans = [c for c in store.planner_calls() if c["kind"] == "plan"]
+    assert len(stalled) >= 4
+    assert (len(plans) > 1) is stalls_replan

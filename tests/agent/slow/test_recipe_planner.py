@@ -89,12 +89,26 @@ def test_correct_missing_item_obtains_it_then_retries():
     assert Subgoal("make", "wood_pickaxe", 1) in fixed
 
 
+TOOLS = {"wood_pickaxe": 1, "stone_pickaxe": 1}
+
+
 def test_correct_no_station_places_it_then_retries():
-    view = TextView({"wood": 1, "coal": 1, "iron": 1, "stone": 4}, {}, (0, 0, 0), {})
+    view = TextView({"wood": 1, "coal": 1, "iron": 1, "stone": 4, **TOOLS}, {}, (0, 0, 0), {})
     failed = Subgoal("make", "iron_pickaxe", 1)
     failure = Failure("no_station", "no furnace", view, {"stations": ["furnace"]})
     fixed = RecipePlanner().correct(failed, failure)
     assert fixed == [Subgoal("place", "furnace", 1), failed]
+
+
+def test_correct_no_table_gathers_the_wood_the_table_would_take():
+    # A new table takes both logs: the pickaxe still needs one, so three are gathered
+    # first, and the make follows the placing at once (no walk to a tree in between).
+    view = TextView({"wood": 1, "stone": 1, **TOOLS}, {}, (0, 0, 0), {})
+    failed = Subgoal("make", "stone_pickaxe", 2)
+    failure = Failure("no_station", "no table in view", view, {"stations": ["table"]})
+    fixed = RecipePlanner().correct(failed, failure)
+    assert fixed == [Subgoal("collect", "wood", 3), Subgoal("place", "table", 1), failed]
+    _execute_symbolically(fixed, Counter(view.inventory), set())
 
 
 def test_correct_after_budget_re_resolves_from_current_inventory():
