@@ -33,7 +33,7 @@ class FastConfig:
     unstick_blocked: bool = True
     """While going round in circles, also rule out the move into the blocked cell the player
     faces (a tree, stone, water, a creature), which changes nothing: a confident policy
-    pressed such a move for 30 steps at temperature 1 (``envs.features.futile_moves``).
+    pressed such a move for 32 steps at temperature 1 (``envs.features.futile_moves``).
     Off: every run before it was added."""
     furnace_by_table: bool = True
     """Place a furnace only beside a table when one is remembered, as the slow tier does
