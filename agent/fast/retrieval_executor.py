@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from agent.fast.executor import subgoal_rng
-from envs.features import deadly_moves, features
+from envs.features import deadly_moves, features, stray_furnace
 from envs.goal import with_goal
 from memory.records import Decision, Subgoal
 from memory.retrieval import RetrievalMemory
@@ -60,12 +60,13 @@ class RetrievalExecutor:
             raise RuntimeError("RetrievalExecutor.act() before begin(subgoal)")
         f, s = features(obs, info), self._subgoal
         grid, vector = f.grid[None], with_goal(f.vector[None], [(s.skill, s.target)])
-        deadly = deadly_moves(f)  # moves into remembered lava, as the fast tier
+        # As the fast tier: no move into remembered lava, no furnace away from a table.
+        banned = deadly_moves(f) + stray_furnace(f)
         if self.sample:
             votes = self.memory.votes(grid, vector, self._text, self.n_actions)[0]
-            votes[deadly] = 0.0
+            votes[banned] = 0.0
             if votes.sum() == 0:
                 return Decision(0)
             return Decision(int(self._rng.choice(self.n_actions, p=votes / votes.sum())))
-        action = self.memory.act(grid, vector, self._text, self.n_actions, [deadly])[0]
+        action = self.memory.act(grid, vector, self._text, self.n_actions, [banned])[0]
         return Decision(int(action))

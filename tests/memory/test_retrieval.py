@@ -14,6 +14,7 @@ from agent.loop.config import RunnerConfig
 from agent.loop.runner import EpisodeRunner
 from agent.slow.controller import DeliberateController
 from agent.slow.recipe_planner import RecipePlanner
+from envs.crafter_env import ACTIONS
 from envs.features import CROP, N_MATERIALS, OUTSIDE, Features, features
 from envs.goal import GOAL_VECTOR_DIM, with_goal
 from envs.tasks import load_tasks
@@ -225,3 +226,38 @@ def test_banned_actions_lose_their_votes():
     assert not (banned == free).any()
     every = [list(range(17))] * 5  # nothing left to choose: noop
     assert (memory.act(f.grid[:5], f.vector[:5], text[:5], 17, every) == 0).all()
+
+
+def test_the_retrieval_agent_places_a_furnace_only_beside_a_table_as_the_fast_tier():
+    from memory.records import Subgoal
+
+    class Furnaces:
+        """A memory whose every neighbour placed a furnace, and one moved left."""
+
+        def votes(self, grid, vector, text, n_actions):
+            out = np.zeros((len(grid), n_actions))
+            out[:, ACTIONS.index("place_furnace")] = 9.0
+            out[:, ACTIONS.index("move_left")] = 1.0
+            return out
+
+        def act(self, grid, vector, text, n_actions, banned=()):
+            votes = self.votes(grid, vector, text, n_actions)
+            for i, ban in enumerate(banned):
+                votes[i, list(ban)] = -1.0
+            return votes.argmax(axis=1)
+
+    env = envs.make("crafter")
+    env.reset(seed=3)
+    world, (x, y) = env.unwrapped._env._world, env.unwrapped._env._player.pos
+    world[x + 3, y] = "table"  # in view, not beside the player
+    obs, *_, info = env.step(0)
+    subgoal = Subgoal("place", "furnace", 1)
+    for sample in (False, True):
+        ex = RetrievalExecutor(Furnaces(), HashEmbedder(), sample=sample)  # type: ignore[arg-type]
+        ex.begin(subgoal)
+        assert {ex.act(obs, info).action for _ in range(20)} == {ACTIONS.index("move_left")}
+    world[x - 1, y] = "table"  # and one beside: the furnace may go here
+    obs, *_, info = env.step(0)
+    ex = RetrievalExecutor(Furnaces(), HashEmbedder())  # type: ignore[arg-type]
+    ex.begin(subgoal)
+    assert ex.act(obs, info).action == ACTIONS.index("place_furnace")
