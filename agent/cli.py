@@ -293,6 +293,12 @@ def _parser() -> argparse.ArgumentParser:
         help="also play full games on these seeds, fast tier alone, for each round's Crafter"
         " score with its bootstrap interval (e.g. 100-199; the loop scored 20 games)",
     )
+    curve.add_argument(
+        "--today",
+        action="store_true",
+        help="play by today's rules: settings added since the loop was saved take today's"
+        " defaults instead of the values it played by (agent/evolve/recurve.py AS_PLAYED)",
+    )
 
     adapters = sub.add_parser(
         "adapters", help="list published adapter versions, roll back, or serve one by hand"
@@ -633,6 +639,7 @@ def _cmd_curve(args: argparse.Namespace) -> int:
     curve = replay(
         Path(args.loop), out, args.seeds, modes, reference, args.workers,
         log=lambda line: print(line, flush=True), score_seeds=args.score_seeds,
+        today=args.today,
     )  # fmt: skip
     print((out / "learning_curve.md").read_text(), end="")
     print(f"wrote {out / 'learning_curve.json'} ({len(curve['rounds'])} rounds)")

@@ -66,12 +66,14 @@ AS_PLAYED = {
 saved config without the key gets it, so their replays play as they did)."""
 
 
-def loop_config(source: Path) -> dict[str, Any]:
-    """The settings a loop folder was run with, as saved (see :data:`AS_PLAYED`)."""
+def loop_config(source: Path, as_played: bool = True) -> dict[str, Any]:
+    """The settings a loop folder was run with, as saved; a setting added since takes the
+    value the loop played by (:data:`AS_PLAYED`), or with ``as_played=False`` today's
+    default."""
     for name in LOOP_CONFIGS:
         if (source / name).exists():
             saved = yaml.safe_load((source / name).read_text())
-            for (*path, key), value in AS_PLAYED.items():
+            for (*path, key), value in AS_PLAYED.items() if as_played else ():
                 section = saved
                 for part in path:
                     section = section.setdefault(part, {})
@@ -115,10 +117,12 @@ def replay(
     workers: int | None = None,
     log: Log = print,
     score_seeds: str = "",
+    today: bool = False,
 ) -> dict[str, Any]:
     """Play every round of ``source``'s loop again on ``seeds`` (and full games on
-    ``score_seeds``); write and return the curve."""
-    saved = loop_config(source)
+    ``score_seeds``); write and return the curve. ``today``: by today's rules (settings
+    added since the loop was saved take today's defaults, not :data:`AS_PLAYED`)."""
+    saved = loop_config(source, as_played=not today)
     cfg = build(LoopConfig, saved)
     rounds = served_per_round(source)
     where = str(source.resolve())
@@ -130,6 +134,8 @@ def replay(
     }
     if score_seeds:  # absent otherwise: replays recorded before it still resume
         record["score_seeds"] = score_seeds
+    if today:  # likewise
+        record["rules"] = "today"
     record_path = out / "source.json"
     if record_path.exists() and not _continues(json.loads(record_path.read_text()), record):
         raise ConfigError(

@@ -119,6 +119,8 @@ def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
     assert "Against the reference run" in (tmp_path / "curve" / "learning_curve.md").read_text()
     with pytest.raises(ConfigError, match="a replay of something else"):
         replay(out, tmp_path / "curve", "0-2", log=lambda _line: None)
+    with pytest.raises(ConfigError, match="a replay of something else"):  # other rules
+        replay(out, tmp_path / "curve", "0-1", log=lambda _line: None, today=True)
     # Started while the loop had finished round 0 only: a rerun adds the rounds since.
     record = tmp_path / "curve" / "source.json"
     first = json.loads(record.read_text())
@@ -177,3 +179,8 @@ def test_a_loop_saved_before_the_unstick_rule_is_replayed_without_it(tmp_path):
     assert loop_config(tmp_path)["run"]["fast"]["unstick_blocked"] is True
     assert loop_config(tmp_path)["run"]["controller"] == {"pillbox": False}  # nor the pocket
     assert loop_config(tmp_path)["run"]["runner"] == {"stalls_replan": True}  # stalls re-plan
+    # By today's rules (`peam curve --today`) what the loop did not save takes today's
+    # defaults; what it saved stays.
+    assert loop_config(tmp_path, as_played=False)["run"] == {
+        "fast": {"unstick_after": 3, "unstick_blocked": True}
+    }
