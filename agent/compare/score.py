@@ -48,7 +48,10 @@ def score_interval(
     moved by 15 points between two rounds whose 100-game scores differ by 4)."""
     if not episodes:
         return (0.0, 0.0)
-    unlocked = np.array([[a in e.unlocked for a in ACHIEVEMENTS] for e in episodes], float)
+    # In seed order: the interval of a set of games must not depend on the order the
+    # workers finished them in.
+    games = sorted(episodes, key=lambda e: (e.seed, e.task_id))
+    unlocked = np.array([[a in e.unlocked for a in ACHIEVEMENTS] for e in games], float)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(episodes), size=(resamples, len(episodes)))
     per = unlocked[picks].mean(axis=1)  # resamples x achievements

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from crafter import constants
 
@@ -94,10 +95,14 @@ def test_the_score_interval_holds_the_score_and_narrows_with_more_games():
     lo2, hi2 = score_interval(many)
     assert lo < lo2 < point < hi2 < hi
     assert score_interval(many) == score_interval(many)  # seeded: the same every time
+    # The same games finished in another order (more workers): the same interval.
+    mixed = _games([wood] * 30 + [table] * 50 + [()] * 20)
+    shuffled = [mixed[i] for i in np.random.default_rng(1).permutation(len(mixed))]
+    assert score_interval(shuffled) == score_interval(mixed)
 
 
 def test_a_burrow_is_found_in_stone_and_closes_the_player_in():
-    world = __import__("numpy").full((12, 12), ID["grass"], dtype="int16")
+    world = np.full((12, 12), ID["grass"], dtype="int16")
     world[5:, :] = ID["stone"]  # a mountain below row 5
     shelter = Shelter()
     site = shelter._find(world, (3, 2))
@@ -113,7 +118,6 @@ def test_a_burrow_is_found_in_stone_and_closes_the_player_in():
 
 
 def _closed_burrow():
-    np = __import__("numpy")
     world = np.full((12, 12), ID["grass"], dtype="int16")
     world[5:, :] = ID["stone"]
     shelter = Shelter()
@@ -137,7 +141,6 @@ def test_a_sapling_beside_the_burrow_leaves_it_open():
 
 
 def test_with_nowhere_to_shelter_the_same_map_is_not_searched_again(monkeypatch):
-    np = __import__("numpy")
     world = np.full((12, 12), ID["grass"], dtype="int16")  # no stone anywhere
     shelter = Shelter()
     searched = []
