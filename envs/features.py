@@ -216,15 +216,17 @@ def deadly_moves(f: Features) -> list[int]:
     return [a for a, x, y in _MOVES if f.grid[0, x, y] == _LAVA]
 
 
-_FACING_AT = 4 * (len(KINDS) + 1)
+FACING_AT = 4 * (len(KINDS) + 1)
 """Where the four facing flags start in the vector."""
+FACED_AT = FACING_AT + 4
+"""Where the faced cell's one-hot material starts in the vector (after the facing flags)."""
 
 
 def futile_moves(f: Features) -> list[int]:
     """The move into the cell the player already faces when that cell cannot be entered (a
     tree, stone, water, a table, a creature): in Crafter it changes nothing, so a policy
     going round in circles (``fast.unstick_after``) is kept from repeating it."""
-    facing = f.vector[_FACING_AT : _FACING_AT + 4]
+    facing = f.vector[FACING_AT : FACING_AT + 4]
     return [
         a
         for i, (a, x, y) in enumerate(_MOVES)

@@ -20,7 +20,7 @@ import numpy as np
 from crafter import constants
 
 from envs.crafter_env import SEMANTIC_NAMES
-from envs.features import BASE_DIM, KINDS, N_MATERIALS, VECTOR_DIM
+from envs.features import BASE_DIM, FACED_AT, N_MATERIALS, VECTOR_DIM
 from envs.paths import PER_TARGET, TARGETS
 
 GOAL_DIM = 2 * PER_TARGET + 1
@@ -28,8 +28,6 @@ GOAL_VECTOR_DIM = VECTOR_DIM + GOAL_DIM
 """The full vector followed by the subgoal's own rows (what new trunks read)."""
 _ROW = {name: BASE_DIM + PER_TARGET * i for i, name in enumerate(TARGETS)}
 """Path target -> where its row starts in the vector."""
-_FACED = 4 * (len(KINDS) + 1) + 4
-"""Where the faced cell's one-hot material starts in the base vector."""
 SOURCES = {receive: m for m, rule in constants.collect.items() for receive in rule["receive"]}
 """Item -> the material that yields it (collect wood: a tree)."""
 EXPLORE_TOWARD = {
@@ -71,7 +69,7 @@ def goal_vector(vectors: np.ndarray, subgoals: list[tuple[str, str]]) -> np.ndar
             at = _ROW[name]
             out[i, PER_TARGET * j : PER_TARGET * (j + 1)] = vector[at : at + PER_TARGET]
         if thing in SEMANTIC_NAMES:
-            faced = vector[_FACED : _FACED + N_MATERIALS]
+            faced = vector[FACED_AT : FACED_AT + N_MATERIALS]
             out[i, -1] = faced[SEMANTIC_NAMES.index(thing) + 1]
     return out
 

@@ -239,7 +239,7 @@ class FastExecutor:
                 torch.from_numpy(self._text[None]).to(d),
                 torch.from_numpy(f.vector[None]).to(d),
             )
-        arr = self._ruled(_safe(logits.float().cpu().numpy(), [f]), [f], [idle])
+        arr = self._ruled(logits.float().cpu().numpy(), [f], [idle])
         return Decision(int(self._choose(arr, self._rng, self.temperature(idle))[0]))
 
     def seen(self, obs: dict[str, np.ndarray], info: dict[str, Any], subgoal: Subgoal) -> Features:
@@ -277,7 +277,7 @@ class FastExecutor:
                 names,  # type: ignore[arg-type]
             )
         idle = idle or [0] * len(rngs)
-        arr = self._ruled(_safe(logits.float().cpu().numpy(), seen), seen, idle)
+        arr = self._ruled(logits.float().cpu().numpy(), seen, idle)
         temps = [self.temperature(k) for k in idle]
         return np.array(
             [self._choose(arr[i : i + 1], rng, temps[i])[0] for i, rng in enumerate(rngs)]
@@ -289,11 +289,13 @@ class FastExecutor:
         return self.config.unstick_temperature if 0 < after <= idle else self.config.temperature
 
     def _ruled(self, logits: np.ndarray, seen: list[Features], idle: list[int]) -> np.ndarray:
-        """``logits`` with the configured rules applied per row: a furnace only beside a
-        remembered table (``furnace_by_table``); while the policy goes round in circles
-        (``unstick_after``), no move into the blocked cell it faces (``unstick_blocked``)."""
+        """``logits`` (B, actions) with the rules applied per row: never a move into
+        remembered lava; a furnace only beside a remembered table (``furnace_by_table``);
+        while the policy goes round in circles (``unstick_after``), no move into the
+        blocked cell it faces (``unstick_blocked``)."""
         cfg = self.config
         for i, f in enumerate(seen):
+            logits[i, deadly_moves(f)] = -np.inf
             if cfg.furnace_by_table:
                 logits[i, stray_furnace(f)] = -np.inf
             if cfg.unstick_blocked and 0 < cfg.unstick_after <= idle[i]:
@@ -321,12 +323,3 @@ class FastExecutor:
         if self.device.type != "cuda":
             return contextlib.nullcontext()
         return torch.autocast("cuda", dtype=torch.bfloat16)
-
-
-def _safe(logits: np.ndarray, seen: list[Features]) -> np.ndarray:
-    """``logits`` (B, actions) with each row's moves into remembered lava ruled out."""
-    for i, f in enumerate(seen):
-        deadly = deadly_moves(f)
-        if deadly:
-            logits[i, deadly] = -np.inf
-    return logits

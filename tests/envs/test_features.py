@@ -7,7 +7,17 @@ import pytest
 
 import envs
 from envs.crafter_env import SEMANTIC_NAMES
-from envs.features import CROP, KINDS, N_MATERIALS, VECTOR_DIM, decode, encode, features
+from envs.features import (
+    CROP,
+    FACED_AT,
+    FACING_AT,
+    KINDS,
+    N_MATERIALS,
+    VECTOR_DIM,
+    decode,
+    encode,
+    features,
+)
 
 ID = {n: i for i, n in enumerate(SEMANTIC_NAMES)}
 
@@ -30,7 +40,11 @@ def test_layout_centre_faced_cell_and_nearest_things():
     assert f.grid[0, c, c] == ID["player"] + 1 and f.grid[1, c, c] == 1  # seen now
     memory, (px, py) = info["map"], (int(info["player_pos"][0]), int(info["player_pos"][1]))
     fx, fy = info["facing"]
-    faced = f.vector[4 * (len(KINDS) + 1) + 4 :][:N_MATERIALS]
+    facing = f.vector[FACING_AT : FACING_AT + 4]  # left, right, up, down
+    assert facing.sum() == 1 and facing.argmax() == [(-1, 0), (1, 0), (0, -1), (0, 1)].index(
+        (fx, fy)
+    )
+    faced = f.vector[FACED_AT : FACED_AT + N_MATERIALS]
     assert faced.sum() == 1 and faced.argmax() == memory.grid[px + fx, py + fy] + 1
     # The nearest remembered tree, as the grid shows it (Manhattan distance).
     k = KINDS.index("tree")
