@@ -61,6 +61,7 @@ AS_PLAYED = {
     ("run", "fast", "furnace_by_table"): False,
     ("run", "controller", "pillbox"): False,
     ("run", "runner", "stalls_replan"): True,
+    ("run", "controller", "past_creatures"): False,
 }
 """Settings added after some loops were saved, with the value those loops played by (a
 saved config without the key gets it, so their replays play as they did)."""

@@ -295,6 +295,8 @@ class DeliberateController:
             step = self._interact(sem, pos, facing, inv, goal, DO)
             if step is None and self.fair:
                 step = self._search_for(material, sem, pos, facing, inv)
+            if step is None and self.fair and self.config.past_creatures:
+                step = self._past_creatures(material, pos, facing, inv)
             if step is None:
                 why = f"no reachable {material}" + (
                     " and nothing left to explore" if self.fair else ""
@@ -359,6 +361,19 @@ class DeliberateController:
         explorer = self._explorers.setdefault(target, Explorer(self.config.search_cost))
         step = explorer.step(sem, self._memory.seen, pos, facing, inv, likely_near(target))
         self.exploring += step is not None
+        return step
+
+    def _past_creatures(self, material: str, pos, facing, inv) -> int | None:
+        """A step toward ``material`` (or where it may be) on the remembered ground, the
+        creatures in view taken away; None when the ground itself leaves no way. Called
+        only where the search with them found none: they stand in the way for now."""
+        ground = self._memory.ground
+        if np.array_equal(ground, self._memory.grid):
+            return None  # nothing in the way moves
+        step = self._interact(ground, pos, facing, inv, self._facing_id(ground, ID[material]), DO)
+        if step is None:  # a fresh explorer: the subgoal's own keeps its state
+            explorer = Explorer(self.config.search_cost)
+            step = explorer.step(ground, self._memory.seen, pos, facing, inv, likely_near(material))
         return step
 
     def _roam(self, sem: np.ndarray, pos: tuple[int, int]) -> int:

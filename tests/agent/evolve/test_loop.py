@@ -177,7 +177,10 @@ def test_a_loop_saved_before_the_unstick_rule_is_replayed_without_it(tmp_path):
     )
     assert loop_config(tmp_path)["run"]["fast"]["unstick_after"] == 3
     assert loop_config(tmp_path)["run"]["fast"]["unstick_blocked"] is True
-    assert loop_config(tmp_path)["run"]["controller"] == {"pillbox": False}  # nor the pocket
+    assert loop_config(tmp_path)["run"]["controller"] == {
+        "pillbox": False,  # nor the pocket
+        "past_creatures": False,  # nor the way past creatures
+    }
     assert loop_config(tmp_path)["run"]["runner"] == {"stalls_replan": True}  # stalls re-plan
     # By today's rules (`peam curve --today`) what the loop did not save takes today's
     # defaults; what it saved stays.

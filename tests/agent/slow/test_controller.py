@@ -173,3 +173,39 @@ def test_a_fight_within_reach_comes_before_a_drink_errand_unless_drink_is_urgent
     assert not reflexive(drink=6, reach=8)  # the zombie first
     assert reflexive(drink=6, reach=0)  # rule off: the errand
     assert reflexive(drink=2, reach=8)  # urgent: water first
+
+
+def _corridor(cow: bool):
+    """The player at (10, 9) facing down a one-cell grass corridor walled by water to a tree
+    at (10, 14), everything around it seen (nothing left to explore); a cow in the way."""
+    import numpy as np
+
+    from envs.map_memory import MapMemory
+
+    obs, info = envs.make("crafter").reset(seed=0)
+    window = np.full((9, 7), ID["water"], dtype=np.int16)  # cells (6..14, 8..14)
+    window[4, 1:6] = ID["grass"]
+    window[4, 1], window[4, 6] = ID["player"], ID["tree"]
+    if cow:
+        window[4, 3] = ID["cow"]  # the cell (10, 11)
+    memory = MapMemory()
+    memory.observe(window, (6, 8), step=0)
+    info = {**info, "map": memory, "player_pos": np.array([10, 9]), "facing": (0, 1)}
+    return obs, info
+
+
+@pytest.mark.parametrize("past", [True, False])
+def test_a_creature_in_the_only_way_is_waited_out_not_given_up(past):
+    from agent.slow.navigation import MOVE
+
+    controller = DeliberateController(ControllerConfig(past_creatures=past))
+    controller.begin(Subgoal("collect", "wood", 1))
+    decision = controller.act(*_corridor(cow=True))
+    if past:  # along the corridor toward the cow (it moves on; or the player faces it)
+        assert decision.give_up is None and decision.action == MOVE[(0, 1)]
+    else:  # every run before the setting: no way to a tree, nothing to explore
+        assert decision.give_up is not None and decision.give_up.code == "unreachable"
+        assert "nothing left to explore" in decision.give_up.reason
+    # Without the cow both settings walk the same way.
+    controller.begin(Subgoal("collect", "wood", 1))
+    assert controller.act(*_corridor(cow=False)).action == MOVE[(0, 1)]
