@@ -368,8 +368,6 @@ class DeliberateController:
         creatures in view taken away; None when the ground itself leaves no way. Called
         only where the search with them found none: they stand in the way for now."""
         ground = self._memory.ground
-        if np.array_equal(ground, self._memory.grid):
-            return None  # nothing in the way moves
         step = self._interact(ground, pos, facing, inv, self._facing_id(ground, ID[material]), DO)
         if step is None:  # a fresh explorer: the subgoal's own keeps its state
             explorer = Explorer(self.config.search_cost)
