@@ -14,6 +14,11 @@ class ControllerConfig:
     """Hunt a cow when food falls to this."""
     energy_low: int = 1
     """Sleep when energy falls to this."""
+    open_sleep_daylight: float = 0.0
+    """Out of a shelter, fall asleep (``energy_low``) only in at least this much daylight:
+    a zombie strikes a sleeping player for 7 health (2 when awake), and zombies thin out
+    only by full day (0.9: Crafter then removes them from the open). Awake, energy 0 costs
+    a health point about every 16 steps. 0: whenever tired (every run before it)."""
     dusk_drink: int = 7
     """In the evening (daylight falling, before the night) go to water when drink is at or
     below this: a night in the burrow costs about 6 drink, and one that runs out of drink
@@ -47,11 +52,12 @@ class ControllerConfig:
     0: shelter only at night (4 lost games on the iron tasks: drink and food run out)."""
     past_creatures: bool = True
     """When a ``collect`` subgoal finds no way to its material and nothing left to explore,
-    search again on the ground without the creatures in view (a cow, a monster or an
-    arrow in a one-cell corridor): if a way exists, step along it (into a creature the
+    or a ``place`` subgoal no free spot it can reach, search again on the ground without
+    the creatures in view (a cow, a monster or an arrow in a one-cell corridor, a cow on
+    the only free cell by the table): if a way exists, step along it (into a creature the
     player turns to face it and waits; a monster then meets the reflex) instead of giving
     up. Changes only decisions that were give-ups. Off: every run before it (on seeds
-    100-199, 13 of the slow tier's 58 lost games were such give-ups)."""
+    100-199, 13 of the slow tier's 58 lost games were such give-ups; placing, 1 more)."""
     dodge: bool = False
     """Step aside out of the line of an arrow flying at the player (``agent.slow.dodge``)."""
     guard_stations: str = "in_view"

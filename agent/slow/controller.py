@@ -26,7 +26,7 @@ from agent.slow.dodge import Dodge
 from agent.slow.explore import Explorer, likely_near
 from agent.slow.navigation import DO, ID, MOVE, NOOP, Goal, route, search, terrain
 from agent.slow.recipe_planner import SOURCES
-from agent.slow.shelter import MORNING, NIGHT, Shelter
+from agent.slow.shelter import MORNING, NIGHT, Shelter, enclosed
 from envs.crafter_env import ACTIONS
 from envs.text import view
 from memory.records import Decision, Failure, Subgoal
@@ -190,7 +190,7 @@ class DeliberateController:
             if hide is not None:
                 return Decision(hide)
         evening = self._dusk and NIGHT <= daylight < DUSK
-        survival = self._survival(sem, pos, facing, inv, status, evening)
+        survival = self._survival(sem, pos, facing, inv, status, evening, daylight)
         if survival is not None:
             return Decision(survival)
         return self._precondition(self.subgoal, obs, info, sem, pos, inv, in_view)
@@ -224,16 +224,21 @@ class DeliberateController:
         grid[pos] = 0
         return bool(search(grid, pos, facing, goal, cfg.finish_reach))
 
-    def _survival(self, sem, pos, facing, inv, status, evening: bool) -> int | None:
+    def _survival(
+        self, sem, pos, facing, inv, status, evening: bool, daylight: float
+    ) -> int | None:
         """The survival reflex's action, or None; ``evening``: daylight is falling toward
         the night (drink and food are topped up before it)."""
         cfg = self.config
+        # Out of a shelter (inside one, the shelter sleeps) a zombie strikes a sleeper for 7:
+        # with ``open_sleep_daylight`` the tired player stays awake until that much daylight.
+        may_sleep = daylight >= cfg.open_sleep_daylight or enclosed(sem, pos, {pos})
         if self._mode is None:
             if status["drink"] <= (cfg.dusk_drink if evening else cfg.drink_low):
                 self._mode = "drink"
             elif status["food"] <= (cfg.dusk_food if evening else cfg.food_low):
                 self._mode = "food"
-            elif status["energy"] <= cfg.energy_low:
+            elif status["energy"] <= cfg.energy_low and may_sleep:
                 self._mode = "sleep"
             elif evening and inv.get("stone", 0) < cfg.dusk_stone and inv.get("wood_pickaxe", 0):
                 self._mode = "stone"
@@ -252,7 +257,7 @@ class DeliberateController:
                 action = self._search_for("cow", sem, pos, facing, inv)
             if action is not None:
                 return action
-        elif self._mode == "sleep" and status["energy"] < 9:
+        elif self._mode == "sleep" and status["energy"] < 9 and may_sleep:
             return ACTIONS.index("sleep")
         elif self._mode == "stone" and evening and inv.get("stone", 0) < cfg.dusk_stone:
             goal = self._facing_id(sem, ID["stone"])
@@ -320,10 +325,19 @@ class DeliberateController:
             # Creatures spawn over time (zombies on grass at night): roam and wait.
             return Decision(step if step is not None else self._roam(sem, pos))
         if sg.skill == "place":
-            rule = constants.place[sg.target]
-            goal = self._place_goal(sem, set(rule["where"]), sg.target)
+            where = set(constants.place[sg.target]["where"])
             action = ACTIONS.index(f"place_{sg.target}")
-            return self._go(sem, pos, facing, inv, goal, action, "no free spot to place", obs, info)
+            goal = self._place_goal(sem, where, sg.target)
+            step = self._interact(sem, pos, facing, inv, goal, action)
+            if step is None and self.fair and self.config.past_creatures:
+                # A creature on the only free spot, or in the only way to one: the
+                # remembered ground without the creatures in view (it moves on).
+                ground = self._memory.ground
+                goal = self._place_goal(ground, where, sg.target)
+                step = self._interact(ground, pos, facing, inv, goal, action)
+            if step is None:
+                return self._fail("unreachable", "no free spot to place", obs, info)
+            return Decision(step)
         # make
         rule = constants.make[sg.target]
         stations = {ID[s] for s in rule["nearby"]}

@@ -209,3 +209,68 @@ def test_a_creature_in_the_only_way_is_waited_out_not_given_up(past):
     # Without the cow both settings walk the same way.
     controller.begin(Subgoal("collect", "wood", 1))
     assert controller.act(*_corridor(cow=False)).action == MOVE[(0, 1)]
+
+
+def _by_the_table(cow: bool):
+    """The player at (10, 9) facing down a one-cell grass corridor walled by water to
+    (10, 13), the table at (9, 14) beside its end; the only free cell by the table is
+    (10, 14) below the corridor's end, a cow standing on it. Stones in hand."""
+    import numpy as np
+
+    from envs.map_memory import MapMemory
+
+    obs, info = envs.make("crafter").reset(seed=0)
+    window = np.full((9, 7), ID["water"], dtype=np.int16)  # cells (6..14, 8..14)
+    window[4, 1:7] = ID["grass"]
+    window[4, 1], window[3, 6] = ID["player"], ID["table"]
+    if cow:
+        window[4, 6] = ID["cow"]
+    memory = MapMemory()
+    memory.observe(window, (6, 8), step=0)
+    inventory = {**info["inventory"], "stone": 5}
+    info = {**info, "map": memory, "player_pos": np.array([10, 9]), "facing": (0, 1)}
+    return obs, {**info, "inventory": inventory}
+
+
+@pytest.mark.parametrize("past", [True, False])
+def test_a_creature_on_the_only_free_spot_is_waited_out_not_given_up(past):
+    from agent.slow.navigation import MOVE
+
+    controller = DeliberateController(ControllerConfig(past_creatures=past))
+    controller.begin(Subgoal("place", "furnace", 1))
+    decision = controller.act(*_by_the_table(cow=True))
+    if past:  # down the corridor to face the cow's cell
+        assert decision.give_up is None and decision.action == MOVE[(0, 1)]
+    else:  # every run before: the planner re-issued the subgoal until the episode gave up
+        assert decision.give_up is not None and decision.give_up.code == "unreachable"
+        assert decision.give_up.reason == "no free spot to place"
+    # Without the cow both settings walk the same way.
+    controller.begin(Subgoal("place", "furnace", 1))
+    assert controller.act(*_by_the_table(cow=False)).action == MOVE[(0, 1)]
+
+
+@pytest.mark.parametrize("daylight", [0.3, 0.95])
+def test_tired_out_of_a_shelter_sleeps_only_by_full_day_when_asked(daylight):
+    from envs.crafter_env import ACTIONS
+
+    sleep = ACTIONS.index("sleep")
+
+    def action(open_sleep_daylight: float, walled: bool = False) -> int:
+        env = envs.make("crafter")
+        obs, info = env.reset(seed=3)  # no pickaxe: the shelter cannot dig in
+        info["status"]["energy"] = 1  # at energy_low
+        if walled:  # stone all round the player: shut in, a zombie cannot reach it
+            memory = info["map"]
+            x, y = (int(v) for v in info["player_pos"])
+            for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+                memory.grid[x + dx, y + dy] = ID["stone"]
+        controller = DeliberateController(ControllerConfig(open_sleep_daylight=open_sleep_daylight))
+        controller.begin(Subgoal("collect", "wood", 9))
+        return controller.act(obs, {**info, "daylight": daylight}).action
+
+    assert action(0.0) == sleep  # every run before the setting: tired, asleep anywhere
+    if daylight < 0.9:  # dark, in the open: a zombie would strike the sleeper for 7
+        assert action(0.9) != sleep
+        assert action(0.9, walled=True) == sleep
+    else:
+        assert action(0.9) == sleep
