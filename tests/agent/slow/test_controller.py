@@ -211,10 +211,10 @@ def test_a_creature_in_the_only_way_is_waited_out_not_given_up(past):
     assert controller.act(*_corridor(cow=False)).action == MOVE[(0, 1)]
 
 
-def _by_the_table(cow: bool):
-    """The player at (10, 9) facing down a one-cell grass corridor walled by water to
-    (10, 13), the table at (9, 14) beside its end; the only free cell by the table is
-    (10, 14) below the corridor's end, a cow standing on it. Stones in hand."""
+def _by_the_table(cow: bool, player_y: int = 9):
+    """The player at (10, ``player_y``) facing down a one-cell grass corridor walled by
+    water from (10, 9) to (10, 13), the table at (9, 14) beside its end; the only free cell
+    by the table is (10, 14) below the corridor's end, a cow standing on it. Stones in hand."""
     import numpy as np
 
     from envs.map_memory import MapMemory
@@ -222,13 +222,13 @@ def _by_the_table(cow: bool):
     obs, info = envs.make("crafter").reset(seed=0)
     window = np.full((9, 7), ID["water"], dtype=np.int16)  # cells (6..14, 8..14)
     window[4, 1:7] = ID["grass"]
-    window[4, 1], window[3, 6] = ID["player"], ID["table"]
+    window[4, player_y - 8], window[3, 6] = ID["player"], ID["table"]
     if cow:
         window[4, 6] = ID["cow"]
     memory = MapMemory()
     memory.observe(window, (6, 8), step=0)
     inventory = {**info["inventory"], "stone": 5}
-    info = {**info, "map": memory, "player_pos": np.array([10, 9]), "facing": (0, 1)}
+    info = {**info, "map": memory, "player_pos": np.array([10, player_y]), "facing": (0, 1)}
     return obs, {**info, "inventory": inventory}
 
 
@@ -247,6 +247,15 @@ def test_a_creature_on_the_only_free_spot_is_waited_out_not_given_up(past):
     # Without the cow both settings walk the same way.
     controller.begin(Subgoal("place", "furnace", 1))
     assert controller.act(*_by_the_table(cow=False)).action == MOVE[(0, 1)]
+    # At the corridor's end, facing the cow's cell: place (it lands once the cow moves on).
+    from envs.crafter_env import ACTIONS
+
+    controller.begin(Subgoal("place", "furnace", 1))
+    decision = controller.act(*_by_the_table(cow=True, player_y=13))
+    if past:
+        assert decision.action == ACTIONS.index("place_furnace")
+    else:
+        assert decision.give_up is not None and decision.give_up.code == "unreachable"
 
 
 @pytest.mark.parametrize("daylight", [0.3, 0.95])
