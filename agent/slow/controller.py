@@ -346,8 +346,8 @@ class DeliberateController:
             return all(_near(sem, x, y, {s}) for s in stations)
 
         action = ACTIONS.index(f"make_{sg.target}")
-        decision = self._go(sem, pos, facing, inv, at_stations, action, "", obs, info)
-        if decision.give_up is not None:
+        step = self._interact(sem, pos, facing, inv, at_stations, action)
+        if step is None:
             # Stations exist but no reachable cell is next to all of them: place anew.
             return self._fail(
                 "no_station",
@@ -356,7 +356,7 @@ class DeliberateController:
                 info,
                 stations=[s for s in rule["nearby"] if s != "table"] or ["table"],
             )
-        return decision
+        return Decision(step)
 
     def _search_for(self, target: str, sem, pos, facing, inv) -> int | None:
         """A step toward where ``target`` was last seen (a moving thing), else toward the
@@ -435,12 +435,6 @@ class DeliberateController:
         if not path:
             return None
         return path[0]
-
-    def _go(self, sem, pos, facing, inv, goal, action, why, obs, info) -> Decision:
-        step = self._interact(sem, pos, facing, inv, goal, action)
-        if step is None:
-            return self._fail("unreachable", why, obs, info)
-        return Decision(step)
 
     def _missing(self, item: str, count: int, doing: str, obs, info) -> Decision:
         return self._fail(
