@@ -92,6 +92,7 @@ RUNNER_LEAST = {
     "max_attempts": 1,
     "max_corrections": 0,
     "stall_steps": 0,
+    "alone_stall_steps": 0,
     "idle_steps": 0,
 }
 """Smallest valid value of each count in ``runner`` (a negative step limit would give up

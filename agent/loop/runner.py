@@ -314,7 +314,8 @@ class EpisodeRunner:
                 teacher = getattr(self.executor, "advise", None) if cfg.label else None
                 failure: Failure | None = None
                 idle = cfg.idle_steps if cfg.handoff else 0  # alone, waiting would be cut
-                watch = StallWatch(verifier, info, cfg.stall_steps, idle)
+                stall = cfg.stall_steps if cfg.handoff else cfg.alone_stall_steps
+                watch = StallWatch(verifier, info, stall, idle)
                 for _ in range(cfg.subgoal_budget):
                     decision = guard(obs, info) if guard is not None else None
                     actor, label = "guard", None

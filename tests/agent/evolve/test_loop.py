@@ -181,7 +181,11 @@ def test_a_loop_saved_before_the_unstick_rule_is_replayed_without_it(tmp_path):
         "pillbox": False,  # nor the pocket
         "past_creatures": False,  # nor the way past creatures
     }
-    assert loop_config(tmp_path)["run"]["runner"] == {"stalls_replan": True}  # stalls re-plan
+    # stalls re-plan, and the fast tier alone stalls after 60 steps as it did with hand-off
+    assert loop_config(tmp_path)["run"]["runner"] == {
+        "stalls_replan": True,
+        "alone_stall_steps": 60,
+    }
     # By today's rules (`peam curve --today`) what the loop did not save takes today's
     # defaults; what it saved stays.
     assert loop_config(tmp_path, as_played=False)["run"] == {

@@ -72,12 +72,16 @@ def test_the_runner_tells_the_fast_tier_its_idle_streak(tmp_path):
     assert fast.idle[:6] == [0, 0, 1, 2, 3, 4]
 
 
-def _first_fast_failure(tmp_path, handoff: bool) -> str | None:
+def _first_fast(tmp_path, handoff: bool, **limits: int):
+    """The first fast attempt of the pacer with hand-off or alone, under ``limits``."""
     store = ExperienceStore(tmp_path / f"s{handoff}.sqlite")
-    config = RunnerConfig(handoff=handoff, stall_steps=30, idle_steps=6, label=False)
-    play_collect_wood(store, pacer(), config)
-    fast = [a for a in store.attempts() if a.tier == "fast"]
-    return fast[0].failure_code
+    play_collect_wood(store, pacer(), RunnerConfig(handoff=handoff, label=False, **limits))
+    return next(a for a in store.attempts() if a.tier == "fast")
+
+
+def _first_fast_failure(tmp_path, handoff: bool) -> str | None:
+    limits = {"stall_steps": 30, "alone_stall_steps": 30, "idle_steps": 6}
+    return _first_fast(tmp_path, handoff, **limits).failure_code
 
 
 def test_looping_hands_off_only_when_the_slow_tier_takes_over(tmp_path):
@@ -85,6 +89,16 @@ def test_looping_hands_off_only_when_the_slow_tier_takes_over(tmp_path):
     # ripening) would be cut too, so only the stall limit applies
     assert _first_fast_failure(tmp_path, handoff=True) == "looping"
     assert _first_fast_failure(tmp_path, handoff=False) == "stalled"
+
+
+def test_the_stall_limit_with_hand_off_is_its_own_and_shorter_by_default(tmp_path):
+    # the slow tier takes a stalled search over after stall_steps; alone, the fast tier
+    # itself plays it again, after alone_stall_steps
+    limits = {"stall_steps": 8, "alone_stall_steps": 13, "idle_steps": 0}
+    with_handoff = _first_fast(tmp_path, True, **limits).failure_reason
+    alone = _first_fast(tmp_path, False, **limits).failure_reason
+    assert (with_handoff, alone) == ("no progress in 8 steps", "no progress in 13 steps")
+    assert RunnerConfig().stall_steps < RunnerConfig().alone_stall_steps
 
 
 def test_idle_counter_counts_only_the_policys_steps_on_cells_it_has_stood_on() -> None:
