@@ -12,6 +12,7 @@ from agent.slow.config import ControllerConfig
 from agent.slow.controller import DeliberateController
 from agent.slow.navigation import ID
 from agent.slow.recipe_planner import RecipePlanner
+from envs.crafter_env import ACTIONS
 from envs.tasks import load_tasks
 from memory.records import Subgoal
 from memory.store import ExperienceStore
@@ -248,8 +249,6 @@ def test_a_creature_on_the_only_free_spot_is_waited_out_not_given_up(past):
     controller.begin(Subgoal("place", "furnace", 1))
     assert controller.act(*_by_the_table(cow=False)).action == MOVE[(0, 1)]
     # At the corridor's end, facing the cow's cell: place (it lands once the cow moves on).
-    from envs.crafter_env import ACTIONS
-
     controller.begin(Subgoal("place", "furnace", 1))
     decision = controller.act(*_by_the_table(cow=True, player_y=13))
     if past:
@@ -260,8 +259,6 @@ def test_a_creature_on_the_only_free_spot_is_waited_out_not_given_up(past):
 
 @pytest.mark.parametrize("daylight", [0.3, 0.95])
 def test_tired_out_of_a_shelter_sleeps_only_by_full_day_when_asked(daylight):
-    from envs.crafter_env import ACTIONS
-
     sleep = ACTIONS.index("sleep")
 
     def action(open_sleep_daylight: float, walled: bool = False) -> int:
