@@ -38,9 +38,20 @@ class ControllerConfig:
     """Drink, food or energy at or below this: the errand is urgent and never waits."""
     search_cost: int = 400
     """Largest path cost the search considers before giving up."""
+    explore_gain: float = 0.0
+    """Exploring for a target in ``explore_gain_targets``, path steps forgiven per cell a
+    frontier cell brings into view that is likely the target's surroundings (stone and
+    tunnels for iron; ``agent.slow.explore``). 0: a fixed discount per likely cell already
+    seen near the frontier cell (every run before it)."""
+    explore_gain_targets: str = "iron,diamond"
+    """Comma-separated targets whose search uses ``explore_gain``."""
     shelter: bool = True
     """At nightfall dig a burrow into stone, close it, sleep and wait for the morning
     (needs a wood pickaxe; the map memory must show stone nearby)."""
+    morning: float = 0.6
+    """Daylight at which a sheltered player comes out in the morning when no monster is in
+    its view (at 0.9 it comes out regardless: Crafter then removes zombies from the open;
+    below about 0.83 it keeps one per stretch of grass, more in the dark)."""
     pillbox: bool = True
     """Where no burrow is near (or one is farther than building takes), close the player
     into a two-cell pocket of open ground with placed stones (``agent.slow.pillbox``;

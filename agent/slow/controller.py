@@ -26,7 +26,7 @@ from agent.slow.dodge import Dodge
 from agent.slow.explore import Explorer, likely_near
 from agent.slow.navigation import DO, ID, MOVE, NOOP, Goal, route, search, terrain
 from agent.slow.recipe_planner import SOURCES
-from agent.slow.shelter import MORNING, NIGHT, Shelter, enclosed
+from agent.slow.shelter import NIGHT, Shelter, enclosed
 from envs.crafter_env import ACTIONS
 from envs.text import view
 from memory.records import Decision, Failure, Subgoal
@@ -75,7 +75,7 @@ class DeliberateController:
         """One per thing searched for (the subgoal's target, water, a cow), kept per subgoal."""
         self._memory: Any = None
         cfg = self.config
-        self._shelter = Shelter(cfg.search_cost, cfg.pillbox, cfg.rest_health)
+        self._shelter = Shelter(cfg.search_cost, cfg.pillbox, cfg.rest_health, cfg.morning)
         self._dodge = Dodge() if self.config.dodge else None
         self._pos = (0, 0)
         """The player's cell at the last reflex check (the arrows were seen from there)."""
@@ -183,7 +183,11 @@ class DeliberateController:
             return Decision(aside)
         if self.config.shelter and min(status["drink"], status["food"]) > 1:
             # A monster in view only matters to a sheltered player in the morning.
-            seen = self._shelter.active and daylight >= MORNING and self._monster_in_view(sem, pos)
+            seen = (
+                self._shelter.active
+                and daylight >= self.config.morning
+                and self._monster_in_view(sem, pos)
+            )
             hide = self._shelter.step(
                 sem, pos, facing, inv, daylight, status["energy"], seen, status["health"]
             )
@@ -372,7 +376,11 @@ class DeliberateController:
                           self.config.search_cost)  # fmt: skip
             if path:
                 return path[0]
-        explorer = self._explorers.setdefault(target, Explorer(self.config.search_cost))
+        explorer = self._explorers.get(target)
+        if explorer is None:
+            cfg = self.config
+            gain = cfg.explore_gain if target in cfg.explore_gain_targets.split(",") else 0.0
+            explorer = self._explorers[target] = Explorer(cfg.search_cost, gain)
         step = explorer.step(sem, self._memory.seen, pos, facing, inv, likely_near(target))
         self.exploring += step is not None
         return step

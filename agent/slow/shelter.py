@@ -65,8 +65,16 @@ def enclosed(world: np.ndarray, pos: tuple[int, int], inside: set[tuple[int, int
 class Shelter:
     """One burrow per night; :meth:`step` answers an action or None (not sheltering)."""
 
-    def __init__(self, max_cost: int = 400, pillbox: bool = False, rest_health: int = 0):
+    def __init__(
+        self,
+        max_cost: int = 400,
+        pillbox: bool = False,
+        rest_health: int = 0,
+        morning: float = MORNING,
+    ):
         self.max_cost = max_cost
+        self.morning = morning
+        """Daylight above which the sheltered player comes out when no monster is in view."""
         self.pillbox = pillbox
         self.rest_health = rest_health
         """Health at or below which the player shelters by day too, until :data:`RESTED`
@@ -104,7 +112,7 @@ class Shelter:
                 return None
             self.active, self.site, self.pocket = True, None, None
         elif not self.resting and (
-            daylight >= FULL_DAY or (daylight >= MORNING and not (inside and monster_in_view))
+            daylight >= FULL_DAY or (daylight >= self.morning and not (inside and monster_in_view))
         ):
             self.active, self.site, self.pocket = False, None, None
             return None

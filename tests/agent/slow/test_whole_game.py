@@ -162,3 +162,16 @@ def test_a_sheltered_player_waits_in_the_morning_while_a_monster_is_in_view():
     assert shelter.step(world, (5, 3), (-1, 0), {}, 0.95, 9, monster_in_view=True) is None
     world, shelter = _closed_burrow()
     assert shelter.step(world, (5, 3), (-1, 0), {}, 0.7, 9, monster_in_view=False) is None
+
+
+def test_a_later_morning_keeps_the_sheltered_player_in_until_that_much_daylight():
+    """``controller.morning``: with no monster in view the player comes out at that
+    daylight, not before; in full daylight (0.9) it comes out regardless."""
+    world, shelter = _closed_burrow()
+    shelter.morning = 0.85
+    assert shelter.step(world, (5, 3), (-1, 0), {}, 0.7, 9) is not None  # still waits
+    assert shelter.step(world, (5, 3), (-1, 0), {}, 0.8, 9) is not None
+    assert shelter.step(world, (5, 3), (-1, 0), {}, 0.86, 9) is None  # out
+    world, shelter = _closed_burrow()
+    shelter.morning = 0.95
+    assert shelter.step(world, (5, 3), (-1, 0), {}, 0.92, 9) is None  # full day: out anyway
