@@ -28,6 +28,7 @@ from agent.slow.navigation import DO, ID, MOVE, NOOP, Goal, route, search, terra
 from agent.slow.recipe_planner import SOURCES
 from agent.slow.shelter import NIGHT, Shelter, enclosed
 from envs.crafter_env import ACTIONS
+from envs.map_memory import VIEW
 from envs.text import view
 from memory.records import Decision, Failure, Subgoal
 
@@ -40,10 +41,6 @@ STONE_REACH = 12
 
 def _inside(sem: np.ndarray, x: int, y: int) -> bool:
     return 0 <= x < sem.shape[0] and 0 <= y < sem.shape[1]
-
-
-VIEW = (4, 3)
-"""Half width and half height of the player's local view in cells (Crafter: 9 x 7)."""
 
 
 def _view_area(sem: np.ndarray, pos: tuple[int, int]) -> np.ndarray:

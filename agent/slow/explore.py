@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from agent.slow.navigation import DIG, FREE, ID, search, terrain
+from envs.map_memory import VIEW
 from envs.paths import UNREACHED, walks
 
 LIKELY: dict[str, tuple[str, ...]] = {
@@ -37,8 +38,6 @@ LIKELY: dict[str, tuple[str, ...]] = {
 DISCOUNT = 8
 """Path cost forgiven per likely cell near a frontier cell (up to ``MAX_LIKELY`` cells)."""
 MAX_LIKELY = 4
-VIEW = (4, 3)
-"""Half width and half height of the player's view in cells (Crafter: 9 x 7)."""
 AROUND = 5
 """Half size of the box of seen cells whose likely share estimates an unseen cell's."""
 
@@ -146,11 +145,10 @@ def _likely_in_view(likely: np.ndarray, seen: np.ndarray) -> np.ndarray:
     """Expected number of likely cells among the unseen cells in view from each cell: each
     unseen cell counts the likely share of the seen cells within ``AROUND`` of it (the
     share over the whole seen map where none is that near)."""
-    known = seen.astype(float)
     hits = likely & seen
-    prior = float(hits.sum()) / max(float(known.sum()), 1.0)
-    near_seen = box_sum(known, AROUND, AROUND)
-    share = np.where(near_seen > 0, box_sum(hits.astype(float), AROUND, AROUND), prior)
-    share = share / np.maximum(near_seen, 1.0)
-    share[near_seen == 0] = prior
+    near_seen = box_sum(seen.astype(float), AROUND, AROUND)
+    near_hits = box_sum(hits.astype(float), AROUND, AROUND)
+    share = np.full(seen.shape, float(hits.sum()) / max(float(seen.sum()), 1.0))
+    near = near_seen > 0
+    share[near] = near_hits[near] / near_seen[near]
     return box_sum(np.where(seen, 0.0, share), VIEW[0], VIEW[1])
