@@ -99,6 +99,22 @@ RUNNER_LEAST = {
 every attempt at once)."""
 
 
+def _validate_controller(config: RunConfig) -> None:
+    from agent.slow.explore import LIKELY
+
+    cfg = config.controller
+    if cfg.explore_gain < 0:
+        raise ConfigError(f"controller.explore_gain must be >= 0 (0 = off), got {cfg.explore_gain}")
+    unknown = [t for t in cfg.explore_gain_targets.split(",") if t not in LIKELY]
+    if unknown:
+        raise ConfigError(
+            f"controller.explore_gain_targets: no likely surroundings known for {unknown};"
+            f" valid targets: {', '.join(LIKELY)}"
+        )
+    if not 0 <= cfg.morning <= 1:
+        raise ConfigError(f"controller.morning is a daylight in [0, 1], got {cfg.morning}")
+
+
 def _validate(config: RunConfig) -> None:
     if envs.backend_name(config.backend) is None:
         raise envs.UnknownBackendError(
@@ -138,6 +154,7 @@ def _validate(config: RunConfig) -> None:
         if value < least:
             off = " (0 = off)" if least == 0 and key.endswith("_steps") else ""
             raise ConfigError(f"runner.{key} must be >= {least}{off}, got {value}")
+    _validate_controller(config)
     if config.runner.vector not in ("sync", "async"):
         raise ConfigError(
             f"unknown runner.vector {config.runner.vector!r}; valid choices: sync, async"

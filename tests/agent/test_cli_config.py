@@ -150,6 +150,9 @@ def test_configuration_doc_is_generated_from_the_docstrings() -> None:
         ("runner.subgoal_budget=0", "runner.subgoal_budget must be >= 1, got 0"),
         ("runner.teacher_sees=all", "unknown runner.teacher_sees 'all'"),
         ("runner.envs=2", "runner.teacher_sees=world labels beside a fair memory"),
+        ("controller.explore_gain=-1", "controller.explore_gain must be >= 0 (0 = off)"),
+        ("controller.explore_gain_targets=iron,gold", "known for ['gold']; valid targets"),
+        ("controller.morning=1.5", "controller.morning is a daylight in [0, 1], got 1.5"),
     ],
 )
 def test_a_negative_runner_count_is_refused_before_anything_is_written(
