@@ -99,20 +99,44 @@ RUNNER_LEAST = {
 every attempt at once)."""
 
 
+STAT = (0, 9)
+"""A Crafter stat (health, food, drink, energy) or a held count lies in 0-9."""
+DAYLIGHT = (0.0, 1.0)
+CONTROLLER_RANGE: dict[str, tuple[float, float | None]] = {
+    "drink_low": STAT,
+    "food_low": STAT,
+    "energy_low": STAT,
+    "dusk_drink": STAT,
+    "dusk_food": STAT,
+    "dusk_stone": STAT,
+    "urgent": STAT,
+    "rest_health": STAT,
+    "open_sleep_daylight": DAYLIGHT,
+    "morning": DAYLIGHT,
+    "finish_reach": (0, None),
+    "search_cost": (1, None),
+    "explore_gain": (0, None),
+}
+"""Valid range (least, most; None: no most) of each number in ``controller``: outside it a
+threshold never or always fires, which no run means."""
+
+
 def _validate_controller(config: RunConfig) -> None:
     from agent.slow.explore import LIKELY
 
     cfg = config.controller
-    if cfg.explore_gain < 0:
-        raise ConfigError(f"controller.explore_gain must be >= 0 (0 = off), got {cfg.explore_gain}")
+    for key, (least, most) in CONTROLLER_RANGE.items():
+        value = getattr(cfg, key)
+        if value < least or (most is not None and value > most):
+            valid = f">= {least}" if most is None else f"in [{least}, {most}]"
+            off = " (0 = off)" if key in ("explore_gain", "finish_reach", "dusk_stone") else ""
+            raise ConfigError(f"controller.{key} must be {valid}{off}, got {value}")
     unknown = [t for t in cfg.explore_gain_targets.split(",") if t not in LIKELY]
     if unknown:
         raise ConfigError(
             f"controller.explore_gain_targets: no likely surroundings known for {unknown};"
             f" valid targets: {', '.join(LIKELY)}"
         )
-    if not 0 <= cfg.morning <= 1:
-        raise ConfigError(f"controller.morning is a daylight in [0, 1], got {cfg.morning}")
 
 
 def _validate(config: RunConfig) -> None:

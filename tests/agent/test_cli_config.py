@@ -152,7 +152,12 @@ def test_configuration_doc_is_generated_from_the_docstrings() -> None:
         ("runner.envs=2", "runner.teacher_sees=world labels beside a fair memory"),
         ("controller.explore_gain=-1", "controller.explore_gain must be >= 0 (0 = off)"),
         ("controller.explore_gain_targets=iron,gold", "known for ['gold']; valid targets"),
-        ("controller.morning=1.5", "controller.morning is a daylight in [0, 1], got 1.5"),
+        ("controller.morning=1.5", "controller.morning must be in [0.0, 1.0], got 1.5"),
+        ("controller.drink_low=10", "controller.drink_low must be in [0, 9], got 10"),
+        ("controller.rest_health=-1", "controller.rest_health must be in [0, 9], got -1"),
+        ("controller.search_cost=0", "controller.search_cost must be >= 1, got 0"),
+        ("controller.finish_reach=-2", "controller.finish_reach must be >= 0 (0 = off), got -2"),
+        ("controller.open_sleep_daylight=2", "open_sleep_daylight must be in [0.0, 1.0], got 2"),
     ],
 )
 def test_a_negative_runner_count_is_refused_before_anything_is_written(
