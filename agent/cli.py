@@ -309,6 +309,13 @@ def _parser() -> argparse.ArgumentParser:
     adapters.add_argument(
         "--to", type=int, default=None, help="rollback/serve: version (rollback: default previous)"
     )
+    adapters.add_argument(
+        "--min-skill-success",
+        type=float,
+        default=None,
+        help="list: show each gated version's routing at this fast.min_skill_success"
+        " (default: the runtime's, 0.8)",
+    )
 
     comp = sub.add_parser(
         "compare",
@@ -596,6 +603,12 @@ def _cmd_adapters(args: argparse.Namespace) -> int:
             version = registry.rollback(root, args.category, args.to)
         print(f"{args.category}: now serving v{version}")
         return 0
+    from agent.fast.config import FastConfig
+    from agent.fast.routing import routing_note
+
+    least = (
+        FastConfig().min_skill_success if args.min_skill_success is None else args.min_skill_success
+    )
     for category in CATEGORIES:
         rows = registry.describe(root, category)
         if not rows:
@@ -610,6 +623,9 @@ def _cmd_adapters(args: argparse.Namespace) -> int:
                 + (f" held-out acc={acc:.1%}" if isinstance(acc, float) else "")
                 + _gate_note(row.get("gate"))
             )
+            skills = (row.get("gate") or {}).get("candidate", {}).get("skills")
+            if skills:
+                print(f"    {routing_note(skills, least)}")
     return 0
 
 

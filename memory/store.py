@@ -595,6 +595,16 @@ class ExperienceStore:
             out.setdefault(episode_id, {})[tier] = (int(n), int(ok))
         return out
 
+    def actions_by_actor(self) -> dict[str, int]:
+        """Actor (fast, slow, guard; "unknown" in stores from before actors were recorded)
+        -> actions it took, over the finished episodes."""
+        self.flush()  # see this process's own writes
+        rows = self._db.execute(
+            "SELECT COALESCE(s.actor, 'unknown'), COUNT(*) FROM steps s"
+            " JOIN episodes e ON e.id = s.episode_id WHERE e.status = 'done' GROUP BY 1"
+        )
+        return {str(actor): int(n) for actor, n in rows}
+
     def planner_calls(self, episode_id: int | None = None) -> list[dict[str, Any]]:
         cur = self._db.execute(
             "SELECT * FROM planner_calls"

@@ -34,6 +34,7 @@ from agent.evolve import environment
 from agent.evolve.config import LoopConfig
 from agent.evolve.game import SCORE, evaluate_score, game_run, game_seeds, round_score
 from agent.evolve.gate import Gate
+from agent.evolve.tier_use import tier_use, use_cells
 from agent.fast import registry
 from agent.loop.config import RunConfig
 from agent.loop.run_folder import RunPlan, execute, prepare
@@ -91,7 +92,8 @@ def run_loop(cfg: LoopConfig, out: Path, rounds: int, log: Log = print) -> dict[
 
 def table(curve: dict[str, Any]) -> str:
     """The curve as Markdown: successes per task, fast tier alone / PEAM, one column per
-    round; then the paired changes per category."""
+    round, and how much PEAM needed its slow tier (``tier_use``); then the paired changes
+    per category."""
     rows = [r for r in curve["rounds"] if "fast" in r]
     if not rows:
         return "no evaluated round yet\n"
@@ -116,6 +118,13 @@ def table(curve: dict[str, Any]) -> str:
     if any("score" in r for r in rows):
         cells = [_score_cell(r["score"]) if "score" in r else "-" for r in rows]
         lines.append("| Crafter score, fast tier alone | " + " | ".join(cells) + " |")
+    if any("peam" in r.get("use", {}) for r in rows):
+        cells = [use_cells(r["use"]["peam"]) if "peam" in r.get("use", {}) else ("-", "-")
+                 for r in rows]  # fmt: skip
+        lines.append("| PEAM: slow-tier attempts per game (hand-offs + routed) | "
+                     + " | ".join(c[0] for c in cells) + " |")  # fmt: skip
+        lines.append("| PEAM: actions by the slow tier / the guard | "
+                     + " | ".join(c[1] for c in cells) + " |")  # fmt: skip
     lines += ["", "| round | mode | category | won only now | lost only now | McNemar p |",
               "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for r in rows:
@@ -212,7 +221,8 @@ def _score_cell(score: dict[str, Any]) -> str:
 
 def learning_curve(out: Path, rounds: int) -> dict[str, Any]:
     """Held-out successes per task per round, fast tier alone and PEAM, with Wilson 95%,
-    and per category the paired change from the round before (McNemar)."""
+    per category the paired change from the round before (McNemar), and each run's use of
+    the tiers (``tier_use``)."""
     categories = suite_categories(yaml.safe_load((out / "config.yaml").read_text()))
     rows = []
     for r in range(rounds):
@@ -240,7 +250,8 @@ def curve_row(
     r: int, now: dict[str, Path], before: dict[str, Path], categories: dict[str, str]
 ) -> dict[str, Any]:
     """Round r of a curve from its evaluation run folders per mode (fast, peam): successes
-    per task with Wilson 95%, and per category the paired change from ``before``'s."""
+    per task with Wilson 95%, per category the paired change from ``before``'s, and under
+    "use" how much each mode's run needed the slow tier (``tier_use``)."""
     row: dict[str, Any] = {"round": r}
     for mode, folder in now.items():
         summary = folder / "summary.json"
@@ -259,6 +270,9 @@ def curve_row(
             }
             for t, v in tasks.items()
         }
+        use = tier_use(folder)
+        if use is not None:
+            row.setdefault("use", {})[mode] = use
     return row
 
 
@@ -274,7 +288,8 @@ def plot(curve: dict[str, Any], path: Path) -> None:
     tasks = sorted(rows[0]["fast"])
     scored = [r for r in rows if "score" in r]
     modes = [m for m in ("fast", "peam") if any(m in r for r in rows)]
-    panels = len(modes) + bool(scored)
+    used = [r for r in rows if "peam" in r.get("use", {})]
+    panels = len(modes) + bool(scored) + bool(used)
     fig, axes = plt.subplots(1, panels, figsize=(5.7 * panels, 4), squeeze=False)
     axes = axes[0]
     colours = plt.get_cmap("tab20")
@@ -293,6 +308,8 @@ def plot(curve: dict[str, Any], path: Path) -> None:
         ax.set_ylim(0, 1.05)
     axes[0].set_ylabel("held-out success")
     axes[len(modes) - 1].legend(fontsize=6, loc="lower right")
+    if used:
+        _plot_use(axes[-1 - bool(scored)], used)
     if scored:
         ax, xs = axes[-1], [r["round"] for r in scored]
         ax.plot(xs, [r["score"]["score"] for r in scored], marker="o", color="black")
@@ -308,3 +325,19 @@ def plot(curve: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _plot_use(ax: Any, rows: list[dict[str, Any]]) -> None:
+    """PEAM's need of its slow tier per round: its share of the subgoal attempts and of the
+    actions, and the guard's share of the actions."""
+    xs = [r["round"] for r in rows]
+    for key, label in (("slow_attempt_share", "slow tier: subgoal attempts"),
+                       ("slow_action_share", "slow tier: actions"),
+                       ("guard_action_share", "guard: actions")):  # fmt: skip
+        ax.plot(xs, [r["use"]["peam"][key] for r in rows], marker="o", label=label)
+    ax.set_xticks(xs)
+    ax.set_ylim(0, 1)
+    ax.set_title("what PEAM leaves to the slow tier")
+    ax.set_xlabel("round")
+    ax.set_ylabel("share")
+    ax.legend(fontsize=7)

@@ -29,6 +29,7 @@ from agent.fast.config import FastConfig
 from agent.fast.device import resolve_device
 from agent.fast.gate import AdapterGate, load_gate
 from agent.fast.policy import FastPolicy
+from agent.fast.routing import trusted
 from agent.fast.trunk import TrunkError, load_trunk
 from envs.features import (
     BASE_DIM,
@@ -203,11 +204,9 @@ class FastExecutor:
         """
         if subgoal.category in self.available:
             gated = self.skills.get(subgoal.category)
-            if gated is not None:  # a skill the gate never saw succeed stays with the slow tier
-                ok, tried = gated.get(skill_key(subgoal), (0, 0))
-                rate = (ok + 1) / (tried + 2) if tried else 0.0
-                if rate < self.config.min_skill_success:
-                    return None
+            least = self.config.min_skill_success
+            if gated is not None and not trusted(gated, skill_key(subgoal), least):
+                return None  # a skill the gate never saw succeed stays with the slow tier
             return subgoal.category
         if self.gate is not None and self.available:
             emb = self.embedder.embed([subgoal.text])[0]

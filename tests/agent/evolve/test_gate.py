@@ -12,6 +12,7 @@ from agent.evolve.gate import decide
 from agent.fast import registry
 from agent.fast.config import FastConfig
 from agent.fast.executor import FastExecutor, parse_pins
+from agent.fast.routing import skill_rate
 from consolidation.trigger import failure_jump, label_gap, teacher_gap
 from memory.records import Subgoal
 from tests.conftest import HashEmbedder, perturbed_adapter
@@ -102,7 +103,7 @@ def test_label_gap_fires_while_the_fast_tier_errs_more_on_its_own_states():
     assert not label_gap("craft", caught_up, (0.9, 1000), 1e-3, jump).fire
 
 
-def test_the_fast_tier_takes_only_skills_its_version_passed_on_the_gate(fast_dir, tmp_path):
+def test_the_fast_tier_takes_only_skills_its_version_passed_on_the_gate(fast_dir, tmp_path, capsys):
     root = tmp_path / "fast"
     shutil.copytree(fast_dir, root)
     stats = {"collect wood": [0, 10], "collect stone": [9, 10]}
@@ -117,6 +118,19 @@ def test_the_fast_tier_takes_only_skills_its_version_passed_on_the_gate(fast_dir
         FastConfig(dir=str(root), device="cpu", min_skill_success=0.0), HashEmbedder()
     )
     assert alone.covers(wood) == alone.covers(sapling) == "gather"
+    # `peam adapters list` shows the same routing under each gated version.
+    from agent.cli import main
+
+    assert skill_rate(9, 10) == 10 / 12 and skill_rate(0, 0) == 0.0
+    assert main(["adapters", "list", "--run", str(root)]) == 0
+    assert (
+        "routing at fast.min_skill_success 0.8: fast tier: collect stone 9/10;"
+        " slow tier: collect wood 0/10" in capsys.readouterr().out
+    )
+    assert main(["adapters", "list", "--run", str(root), "--min-skill-success", "0"]) == 0
+    assert "fast tier: collect wood 0/10, collect stone 9/10; slow tier: none" in (
+        capsys.readouterr().out
+    )
 
 
 def test_paired_changes_count_only_the_same_task_and_seed():

@@ -75,6 +75,21 @@ def test_two_rounds_label_the_fast_tiers_states_gate_and_resume(tmp_path):
     assert all(r["score"]["interval95"] == pytest.approx([r["score"]["score"]] * 2)
                for r in scored)  # fmt: skip
     assert "| Crafter score, fast tier alone |" in (out / "learning_curve.md").read_text()
+    # What each round's PEAM left to the slow tier, counted from its evaluation's store.
+    for row in curve["rounds"]:
+        use = row["use"]["peam"]
+        folder = out / "rounds" / f"r{row['round']}" / "eval-peam"
+        with ExperienceStore(folder / "store.sqlite") as s:
+            done = s.episodes()
+            slow = [a for a in s.attempts() if a.tier == "slow"]
+            assert use["games"] == len(done) == 4
+            assert use["attempts"]["slow"] == use["handoffs"] + use["routed"] == len(slow)
+            assert use["handoffs"] == sum(a.corrects is not None for a in slow)
+            assert sum(use["actions"].values()) == sum(e.steps for e in done)
+        assert row["use"]["fast"]["attempts"]["slow"] == 0  # the fast tier alone
+    assert (
+        "| PEAM: actions by the slow tier / the guard |" in (out / "learning_curve.md").read_text()
+    )
     # Round 0: the slow tier alone; round 1: the fast tier with hand-off, every state it
     # visited labelled by the slow controller (DAgger), the guard's steps never.
     with ExperienceStore(out / "store.sqlite") as store:
