@@ -383,6 +383,7 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from agent.evolve.tier_use import tier_use, use_cells
     from agent.loop import run_folder
     from agent.loop.config import RunConfig
     from agent.loop.progress import run_with_progress
@@ -401,6 +402,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(
             f"{task_id:20s} {row['successes']:3d}/{row['episodes']:<3d} {row['success_rate']:.0%}"
         )
+    use = tier_use(out)
+    if use is not None and use["attempts"]["fast"]:  # the fast tier played: what it left
+        attempts, shares = use_cells(use)
+        print(f"slow-tier attempts per game (hand-offs + routed): {attempts}")
+        print(f"actions by the slow tier / the guard: {shares}")
     print(f"wrote {out}/summary.json")
     return 0
 

@@ -209,3 +209,8 @@ def test_train_fast_then_run_with_the_fast_tier(slow_store, tmp_path, capsys):
     assert row["fast_attempts"] >= 1 and row["episodes"] == 1
     with ExperienceStore(out / "store.sqlite") as store:
         assert "fast" in {a.tier for a in store.attempts()}
+        slow = sum(a.tier == "slow" for a in store.attempts())
+    # The fast tier played: the run says what it left to the slow tier (one game).
+    printed = capsys.readouterr().out
+    assert f"slow-tier attempts per game (hand-offs + routed): {slow:.2f} (" in printed
+    assert "actions by the slow tier / the guard: " in printed
