@@ -27,7 +27,7 @@ def routing_note(skills: Mapping[str, Sequence[int]], least: float) -> str:
     its gate successes / attempts."""
     fast, slow = [], []
     for skill, (ok, tried) in skills.items():
-        (fast if trusted(skills, skill, least) else slow).append(f"{skill} {ok}/{tried}")
+        (fast if skill_rate(ok, tried) >= least else slow).append(f"{skill} {ok}/{tried}")
     return (
         f"routing at fast.min_skill_success {least:g}: fast tier: {', '.join(fast) or 'none'};"
         f" slow tier: {', '.join(slow) or 'none'}"
