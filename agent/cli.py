@@ -301,9 +301,11 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     adapters = sub.add_parser(
-        "adapters", help="list published adapter versions, roll back, or serve one by hand"
+        "adapters",
+        help="list published adapter versions, roll back, serve one by hand, or recount the"
+        " gate's give-ups",
     )
-    adapters.add_argument("action", choices=["list", "rollback", "serve"])
+    adapters.add_argument("action", choices=["list", "rollback", "serve", "recount"])
     adapters.add_argument("--run", required=True, help="run or fast-tier folder")
     adapters.add_argument("--category", default=None, help="rollback: the category")
     adapters.add_argument(
@@ -597,6 +599,12 @@ def _cmd_adapters(args: argparse.Namespace) -> int:
     from agent.fast import registry
 
     root = Path(args.run)
+    if args.action == "recount":
+        from agent.evolve.gate import recount
+
+        lines = recount(root)
+        print("\n".join(lines) or f"no gate run kept under {root / 'gate'} for a gated version")
+        return 0
     if args.action in ("rollback", "serve"):
         if args.category is None:
             raise registry.RegistryError(f"{args.action} needs --category (craft, gather, combat)")
@@ -610,11 +618,10 @@ def _cmd_adapters(args: argparse.Namespace) -> int:
         print(f"{args.category}: now serving v{version}")
         return 0
     from agent.fast.config import FastConfig
-    from agent.fast.routing import routing_note
+    from agent.fast.routing import gate_counts, routing_note
 
-    least = (
-        FastConfig().min_skill_success if args.min_skill_success is None else args.min_skill_success
-    )
+    fast = FastConfig()
+    least = fast.min_skill_success if args.min_skill_success is None else args.min_skill_success
     for category in CATEGORIES:
         rows = registry.describe(root, category)
         if not rows:
@@ -629,9 +636,11 @@ def _cmd_adapters(args: argparse.Namespace) -> int:
                 + (f" held-out acc={acc:.1%}" if isinstance(acc, float) else "")
                 + _gate_note(row.get("gate"))
             )
-            skills = (row.get("gate") or {}).get("candidate", {}).get("skills")
+            candidate = (row.get("gate") or {}).get("candidate") or {}
+            skills = gate_counts(candidate, fast.route_acted)
             if skills:
-                print(f"    {routing_note(skills, least)}")
+                given_up = candidate.get("given_up") if fast.route_acted else None
+                print(f"    {routing_note(skills, least, given_up)}")
     return 0
 
 

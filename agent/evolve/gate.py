@@ -27,6 +27,7 @@ from agent.fast import registry
 from agent.fast.executor import skill_key
 from agent.loop.config import RunConfig
 from agent.loop.run_folder import execute, prepare
+from envs.tasks import CATEGORIES
 from memory.store import ExperienceStore
 
 Log = Callable[[str], None]
@@ -54,7 +55,8 @@ def play_category(cfg: RunConfig, category: str, out: Path) -> dict[str, Any]:
 
 def tally(store_path: Path, category: str) -> dict[str, Any]:
     """Successes per task, and the fast tier's attempts and failures at the category's
-    subgoals (in total and per skill), of a gate run."""
+    subgoals (in total and per skill; ``given_up``: per skill, the failures the guard gave
+    up at the attempt's first step, before any action), of a gate run."""
     with ExperienceStore(store_path) as store:
         episodes = [e for e in store.episodes() if e.category == category]
         attempts = [
@@ -64,10 +66,14 @@ def tally(store_path: Path, category: str) -> dict[str, Any]:
     for e in episodes:
         per_task[e.task_id] = per_task.get(e.task_id, 0) + int(bool(e.success))
     skills: dict[str, list[int]] = {}
+    given_up: dict[str, int] = {}  # failed at the attempt's first step: the guard gave it up
     for a in attempts:
-        row = skills.setdefault(skill_key(a.subgoal), [0, 0])
+        key = skill_key(a.subgoal)
+        row = skills.setdefault(key, [0, 0])
         row[0] += int(bool(a.success))
         row[1] += 1
+        if not a.success and a.step_end == a.step_start:
+            given_up[key] = given_up.get(key, 0) + 1
     return {
         "episodes": len(episodes),
         "successes": sum(per_task.values()),
@@ -75,6 +81,7 @@ def tally(store_path: Path, category: str) -> dict[str, Any]:
         "attempts": len(attempts),
         "failed_attempts": sum(1 for a in attempts if not a.success),
         "skills": skills,
+        "given_up": given_up,
     }
 
 
@@ -153,3 +160,26 @@ class Gate:
         return decide(
             mine, theirs, c.margin, accuracy, c.accuracy_margin, discordant, c.accuracy_alpha
         )
+
+
+def recount(root: Path) -> list[str]:
+    """Add the ``given_up`` counts to the gate notes of every version whose gate run is kept
+    under ``root/gate`` (tallies from before the count); the recounted skills must match the
+    notes. Returns a line per version recounted."""
+    done = []
+    for category in CATEGORIES:
+        for row in registry.describe(root, category):
+            gate = row.get("gate") or {}
+            store = root / "gate" / f"{category}-v{row['version']}" / "candidate" / "store.sqlite"
+            if not gate.get("candidate") or not store.exists():
+                continue
+            counted = tally(store, category)
+            if counted["skills"] != gate["candidate"].get("skills"):
+                raise ValueError(
+                    f"{store}: its skill counts differ from {category} v{row['version']}'s gate"
+                    " notes; not the gate run of this version"
+                )
+            gate["candidate"]["given_up"] = counted["given_up"]
+            registry.annotate(root, category, row["version"], {"gate": gate})
+            done.append(f"{category} v{row['version']}: given up at once {counted['given_up']}")
+    return done

@@ -54,6 +54,11 @@ class FastConfig:
     alone). Versions never gated take every subgoal. `peam adapters list` shows the routing.
     0 in PEAM leaves the slow tier 31% fewer actions but loses games (models/loop13, seeds
     0-399: 4198 vs 4226, the losses deaths after a hand-off)."""
+    route_acted: bool = True
+    """Rate a skill over the gate attempts that acted: an attempt the guard gave up at its
+    first step (no station in view, an item missing) cost nothing and handed the subgoal
+    over at once, so it does not count against the skill. Tallies from before the count
+    (``given_up`` in a version's gate notes) rate every attempt."""
     pin: str = ""
     """Serve these adapter versions whatever LATEST says, e.g. ``gather=3,craft=1`` (the
     evaluation gate plays a candidate this way); ``combat=none`` serves no adapter for the

@@ -29,7 +29,7 @@ from agent.fast.config import FastConfig
 from agent.fast.device import resolve_device
 from agent.fast.gate import AdapterGate, load_gate
 from agent.fast.policy import FastPolicy
-from agent.fast.routing import trusted
+from agent.fast.routing import gate_counts, trusted
 from agent.fast.trunk import TrunkError, load_trunk
 from envs.features import (
     BASE_DIM,
@@ -58,10 +58,11 @@ def skill_key(subgoal: Subgoal) -> str:
     return f"{subgoal.skill} {subgoal.target}"
 
 
-def _gated_skills(folder: Path) -> dict[str, list[int]] | None:
+def _gated_skills(folder: Path, acted: bool) -> dict[str, list[int]] | None:
     try:
-        return dict(registry.read_notes(folder / registry.NOTES)["gate"]["candidate"]["skills"])
-    except (KeyError, TypeError):
+        candidate = registry.read_notes(folder / registry.NOTES)["gate"]["candidate"]
+        return gate_counts(candidate, acted)
+    except (KeyError, TypeError, AttributeError):
         return None
 
 
@@ -149,7 +150,7 @@ class FastExecutor:
             self.versions[category] = version
             self.available.add(category)
             self._merged.pop(category, None)
-            self.skills[category] = _gated_skills(folder)
+            self.skills[category] = _gated_skills(folder, self.config.route_acted)
             return True
         if category not in self.model.peft_config:  # peft dropped it mid-load
             self.available.discard(category)

@@ -8,13 +8,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from agent.evolve.gate import decide
+from agent.evolve.gate import decide, recount, tally
 from agent.fast import registry
 from agent.fast.config import FastConfig
 from agent.fast.executor import FastExecutor, parse_pins
 from agent.fast.routing import skill_rate
 from consolidation.trigger import failure_jump, label_gap, teacher_gap
-from memory.records import Subgoal
+from memory.records import Failure, Subgoal
+from memory.store import ExperienceStore
 from tests.conftest import HashEmbedder, perturbed_adapter
 
 
@@ -131,6 +132,57 @@ def test_the_fast_tier_takes_only_skills_its_version_passed_on_the_gate(fast_dir
     assert "fast tier: collect wood 0/10, collect stone 9/10; slow tier: none" in (
         capsys.readouterr().out
     )
+
+
+def _gate_store(path, given_up: int, ok: int, stalled: int) -> None:
+    """A craft gate run: ``make stone_pickaxe`` attempts of the fast tier that succeeded,
+    were given up at their first step, or failed after acting."""
+    path.parent.mkdir(parents=True)
+    with ExperienceStore(path) as store:
+        run = store.start_run("gate", {})
+        pick = Subgoal("make", "stone_pickaxe", 1)
+        for seed, (start, end, failure) in enumerate(
+            [(0, 3, None)] * ok
+            + [(5, 5, Failure("no_station", "no table in view"))] * given_up
+            + [(5, 45, Failure("stalled", "no progress"))] * stalled
+        ):
+            ep = store.begin_episode(run, "make_stone_pickaxe", "craft", seed, "crafter", (4,))
+            attempt = store.begin_attempt(ep, pick, "fast", start)
+            store.end_attempt(attempt, end, failure is None, failure)
+            store.end_episode(ep, failure is None, end, "success" if failure is None else "budget")
+
+
+def test_routing_rates_a_skill_over_the_gate_attempts_that_acted(fast_dir, tmp_path, capsys):
+    from agent.cli import main
+
+    root = tmp_path / "fast"
+    shutil.copytree(fast_dir, root)
+    _gate_store(root / "gate" / "craft-v1" / "candidate" / "store.sqlite", 4, 4, 0)
+    counted = tally(root / "gate" / "craft-v1" / "candidate" / "store.sqlite", "craft")
+    assert counted["skills"] == {"make stone_pickaxe": [4, 8]}
+    assert counted["given_up"] == {"make stone_pickaxe": 4}
+    # A tally from before the count: every attempt is rated, 5/10 < 0.8.
+    old = {k: v for k, v in counted.items() if k != "given_up"}
+    registry.annotate(root, "craft", 1, {"gate": {"publish": True, "candidate": old}})
+    pick = Subgoal("make", "stone_pickaxe", 1)
+    assert (
+        FastExecutor(FastConfig(dir=str(root), device="cpu"), HashEmbedder()).covers(pick) is None
+    )
+    assert main(["adapters", "recount", "--run", str(root)]) == 0
+    assert "craft v1: given up at once {'make stone_pickaxe': 4}" in capsys.readouterr().out
+    # Over the attempts that acted, 5/6 >= 0.8; route_acted off rates all of them again.
+    peam = FastExecutor(FastConfig(dir=str(root), device="cpu"), HashEmbedder())
+    assert peam.covers(pick) == "craft"
+    every = FastExecutor(FastConfig(dir=str(root), device="cpu", route_acted=False), HashEmbedder())
+    assert every.covers(pick) is None
+    assert main(["adapters", "list", "--run", str(root)]) == 0
+    assert "fast tier: make stone_pickaxe 4/4 (+4 given up at once)" in capsys.readouterr().out
+    # A gate run that is not this version's is refused, nothing written.
+    registry.annotate(
+        root, "craft", 1, {"gate": {"candidate": {"skills": {"place table": [1, 1]}}}}
+    )
+    with pytest.raises(ValueError, match="not the gate run of this version"):
+        recount(root)
 
 
 def test_paired_changes_count_only_the_same_task_and_seed():

@@ -186,6 +186,7 @@ def test_a_loop_saved_before_the_unstick_rule_is_replayed_without_it(tmp_path):
         "unstick_after": 0,
         "unstick_blocked": False,  # nor the blocked-move rule
         "furnace_by_table": False,  # nor the furnace rule
+        "route_acted": False,  # and its routing rated every gate attempt
     }
     (tmp_path / "loop_config.yaml").write_text(
         "run:\n  fast:\n    unstick_after: 3\n    unstick_blocked: true\n"
