@@ -165,8 +165,8 @@ class Gate:
 def recount(root: Path) -> list[str]:
     """Add the ``given_up`` counts to the gate notes of every version whose gate run is kept
     under ``root/gate`` (tallies from before the count); the recounted skills must match the
-    notes. Returns a line per version recounted."""
-    done = []
+    notes, or nothing is written. Returns a line per version recounted."""
+    updates = []
     for category in CATEGORIES:
         for row in registry.describe(root, category):
             gate = row.get("gate") or {}
@@ -180,6 +180,7 @@ def recount(root: Path) -> list[str]:
                     " notes; not the gate run of this version"
                 )
             gate["candidate"]["given_up"] = counted["given_up"]
-            registry.annotate(root, category, row["version"], {"gate": gate})
-            done.append(f"{category} v{row['version']}: given up at once {counted['given_up']}")
-    return done
+            updates.append((category, row["version"], gate))
+    for category, version, gate in updates:
+        registry.annotate(root, category, version, {"gate": gate})
+    return [f"{c} v{v}: given up at once {gate['candidate']['given_up']}" for c, v, gate in updates]

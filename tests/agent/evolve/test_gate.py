@@ -177,12 +177,17 @@ def test_routing_rates_a_skill_over_the_gate_attempts_that_acted(fast_dir, tmp_p
     assert every.covers(pick) is None
     assert main(["adapters", "list", "--run", str(root)]) == 0
     assert "fast tier: make stone_pickaxe 4/4 (+4 given up at once)" in capsys.readouterr().out
-    # A gate run that is not this version's is refused, nothing written.
-    registry.annotate(
-        root, "craft", 1, {"gate": {"candidate": {"skills": {"place table": [1, 1]}}}}
-    )
+    # A gate run that is not its version's is refused, and nothing is written: craft v1
+    # (counted first, its run fits) keeps the notes it had.
+    registry.annotate(root, "craft", 1, {"gate": {"publish": True, "candidate": old}})
+    wrong = {"gate": {"candidate": {"skills": {"collect wood": [1, 1]}}}}
+    registry.annotate(root, "gather", 1, wrong)
+    shutil.copytree(root / "gate" / "craft-v1", root / "gate" / "gather-v1")
+    before = registry.read_notes(root / "adapters" / "craft" / "v1" / registry.NOTES)
     with pytest.raises(ValueError, match="not the gate run of this version"):
         recount(root)
+    assert registry.read_notes(root / "adapters" / "craft" / "v1" / registry.NOTES) == before
+    assert "given_up" not in before["gate"]["candidate"]
 
 
 def test_paired_changes_count_only_the_same_task_and_seed():
