@@ -72,7 +72,9 @@ class DeliberateController:
         """One per thing searched for (the subgoal's target, water, a cow), kept per subgoal."""
         self._memory: Any = None
         cfg = self.config
-        self._shelter = Shelter(cfg.search_cost, cfg.pillbox, cfg.rest_health, cfg.morning)
+        self._shelter = Shelter(
+            cfg.search_cost, cfg.pillbox, cfg.rest_health, cfg.morning, cfg.burrow_checks
+        )
         self._dodge = Dodge() if self.config.dodge else None
         self._pos = (0, 0)
         """The player's cell at the last reflex check (the arrows were seen from there)."""
@@ -344,6 +346,8 @@ class DeliberateController:
         stations = {ID[s] for s in rule["nearby"]}
 
         def at_stations(x: int, y: int, fx: int, fy: int) -> bool:
+            if self.config.edge_craft and (x < 1 or y < 1):
+                return False  # Crafter slices its crafting area from x - 1: empty at 0
             return all(_near(sem, x, y, {s}) for s in stations)
 
         action = ACTIONS.index(f"make_{sg.target}")

@@ -43,6 +43,7 @@ DIG_ACTIONS = 7
 SLEEP = ACTIONS.index("sleep")
 PLACE_STONE = ACTIONS.index("place_stone")
 _STONE = ID["stone"]
+_CREATURES = {ID[n] for n in ("zombie", "skeleton", "cow")}
 
 
 def _solid(world: np.ndarray, x: int, y: int) -> bool:
@@ -62,6 +63,13 @@ def enclosed(world: np.ndarray, pos: tuple[int, int], inside: set[tuple[int, int
     return True
 
 
+def _walls(s1: tuple[int, int], s2: tuple[int, int], d: tuple[int, int]) -> list[tuple[int, int]]:
+    """A burrow's walls: both sides of ``s1`` and ``s2``, and the cell beyond ``s2``."""
+    px, py = -d[1], d[0]  # perpendicular
+    return [(s1[0] + px, s1[1] + py), (s1[0] - px, s1[1] - py), (s2[0] + px, s2[1] + py),
+            (s2[0] - px, s2[1] - py), (s2[0] + d[0], s2[1] + d[1])]  # fmt: skip
+
+
 class Shelter:
     """One burrow per night; :meth:`step` answers an action or None (not sheltering)."""
 
@@ -71,8 +79,11 @@ class Shelter:
         pillbox: bool = False,
         rest_health: int = 0,
         morning: float = MORNING,
+        checks: bool = False,
     ):
         self.max_cost = max_cost
+        self.checks = checks
+        """Check the burrow as it is dug (``controller.burrow_checks``; see :meth:`_dig`)."""
         self.morning = morning
         """Daylight above which the sheltered player comes out when no monster is in view."""
         self.pillbox = pillbox
@@ -176,13 +187,17 @@ class Shelter:
         s1 = (e[0] + d[0], e[1] + d[1])
         s2 = (s1[0] + d[0], s1[1] + d[1])
         back = (-d[0], -d[1])
+        checks = self.checks
+        if checks and not all(_solid(world, *c) for c in _walls(s1, s2, d)):
+            return None  # a wall is open (mined on the way in, or seen wrong): shelter anew
         if pos == s1 and facing == back:  # inside, facing the entrance: close it
             return PLACE_STONE if inventory.get("stone", 0) > 0 else None
         if pos == s2:
-            return MOVE[back]
+            return DO if checks and facing == back and int(world[s1]) in _CREATURES else MOVE[back]
         if pos in (e, s1) and facing == d:
             ahead = s1 if pos == e else s2
-            return DO if int(world[ahead]) == _STONE else MOVE[d]
+            strike = {_STONE} | (_CREATURES if checks else set())
+            return DO if int(world[ahead]) in strike else MOVE[d]
         if pos == s1:
             return MOVE[d]  # turn toward s2 (stone or mined: both fine)
         grid = terrain(world, inventory)
@@ -204,10 +219,7 @@ class Shelter:
                     continue
                 if not (0 <= s2[0] < w and 0 <= s2[1] < h) or int(world[s2]) != _STONE:
                     continue
-                px, py = -dy, dx  # perpendicular
-                walls = [(sx + px, sy + py), (sx - px, sy - py), (s2[0] + px, s2[1] + py),
-                         (s2[0] - px, s2[1] - py), (s2[0] + dx, s2[1] + dy)]  # fmt: skip
-                if not all(_solid(world, *c) for c in walls):
+                if not all(_solid(world, *c) for c in _walls((sx, sy), s2, (dx, dy))):
                     continue
                 dist = abs(e[0] - pos[0]) + abs(e[1] - pos[1])
                 if dist < best_d and dist <= MAX_WALK:

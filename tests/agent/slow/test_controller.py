@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import envs
@@ -280,3 +281,26 @@ def test_tired_out_of_a_shelter_sleeps_only_by_full_day_when_asked(daylight):
         assert action(0.9, walled=True) == sleep
     else:
         assert action(0.9) == sleep
+
+
+@pytest.mark.parametrize("edge_craft", [False, True])
+def test_makes_nothing_on_the_world_edge_where_crafter_finds_no_table(edge_craft):
+    """Crafter slices a player's crafting area from the cell before it: on row or column 0
+    it is empty, and a make there does nothing (seed 231: 35 make actions in a row). With
+    ``controller.edge_craft`` the player steps one cell in first."""
+    obs, info = envs.make("crafter").reset(seed=0)
+    memory = info["map"]
+    x = int(info["player_pos"][0])
+    memory.grid[x - 2 : x + 3, 0:4] = memory.ground[x - 2 : x + 3, 0:4] = ID["grass"]
+    memory.grid[x, 1] = memory.ground[x, 1] = ID["table"]  # below a player on the top row
+    info["player_pos"] = np.array([x, 0])
+    info["inventory"] = dict(info["inventory"], wood=1, stone=1)
+    controller = DeliberateController(ControllerConfig(edge_craft=edge_craft))
+    controller.begin(Subgoal("make", "stone_sword", 1))
+    decision = controller.act(obs, info)
+    make = ACTIONS.index("make_stone_sword")
+    assert decision.give_up is None
+    if edge_craft:  # a step along the edge or away from it, to a cell beside the table
+        assert decision.action in {ACTIONS.index(a) for a in ("move_left", "move_right")}
+    else:
+        assert decision.action == make

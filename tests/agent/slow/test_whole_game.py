@@ -14,8 +14,9 @@ from agent.cli import main
 from agent.compare.score import crafter_score, score_interval
 from agent.loop.build import make_runner
 from agent.loop.config import load_config
+from agent.slow.navigation import DO, MOVE
 from agent.slow.recipe_planner import CURRICULUM, RecipePlanner, plannable
-from agent.slow.shelter import Shelter, enclosed
+from agent.slow.shelter import PLACE_STONE, Shelter, enclosed
 from envs.map_memory import ID
 from envs.tasks import load_tasks
 from memory.store import EpisodeRecord, ExperienceStore
@@ -124,6 +125,45 @@ def _closed_burrow():
     shelter.active, shelter.site = True, ((4, 3), (1, 0))  # entrance (4, 3), dug rightward
     world[5, 3], world[6, 3], world[4, 3] = ID["path"], ID["path"], ID["stone"]
     return world, shelter
+
+
+def test_a_burrow_with_a_wall_opened_is_given_up_not_closed_again_and_again():
+    """``controller.burrow_checks``: the way in mined through a side of the burrow leaves it
+    open there. Before, the player stood at ``s1`` facing the entrance it had closed and
+    placed the closing stone on it step after step until morning (ten games of the slow
+    tier on seeds 0-399, nine of them lost); now it shelters anew."""
+    leaky = ((4, 3), (1, 0))
+    night = ((5, 3), (-1, 0), {"wood_pickaxe": 1, "stone": 3}, 0.1, 9)
+    world, _ = _closed_burrow()
+    world[5, 4] = ID["path"]  # a side of s1, mined on the way in
+    assert not enclosed(world, (5, 3), {(5, 3), (6, 3)})
+    for checks, closes in ((False, True), (True, False)):
+        shelter = Shelter(checks=checks)
+        shelter.active, shelter.site = True, leaky
+        actions = [shelter.step(world, *night) for _ in range(3)]
+        if closes:  # onto the stone already there, and again
+            assert actions == [PLACE_STONE] * 3 and shelter.site == leaky
+        else:  # another burrow, walls and all, and the way to it
+            assert PLACE_STONE not in actions and shelter.site not in (None, leaky)
+    # An intact burrow is closed as before: the entrance open, the player at s1 facing it.
+    world, _ = _closed_burrow()
+    world[4, 3] = ID["grass"]
+    shelter = Shelter(checks=True)
+    shelter.active, shelter.site = True, leaky
+    assert shelter.step(world, *night) == PLACE_STONE and shelter.site == leaky
+
+
+def test_a_zombie_in_the_burrow_is_struck_not_walked_into():
+    """``controller.burrow_checks``: at ``s2`` the player steps back to ``s1`` to close the
+    entrance; a zombie standing in ``s1`` blocks the step. Before, it walked into the
+    zombie step after step (seed 28: 37 steps, at night); now it strikes it."""
+    world, _ = _closed_burrow()
+    world[4, 3], world[5, 3] = ID["grass"], ID["zombie"]  # entrance open, a zombie in s1
+    night = ((6, 3), (-1, 0), {"wood_pickaxe": 1, "stone": 3}, 0.1, 9)  # at s2, facing s1
+    for checks, action in ((False, MOVE[(-1, 0)]), (True, DO)):
+        shelter = Shelter(checks=checks)
+        shelter.active, shelter.site = True, ((4, 3), (1, 0))
+        assert shelter.step(world, *night) == action
 
 
 def test_a_zombie_in_the_doorway_leaves_the_burrow_open():
