@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 
 import numba
 import numpy as np
+from crafter import constants
 
 from envs.crafter_env import ACTIONS, SEMANTIC_NAMES
 from envs.paths import KINDS, PATH_DIM, path_vector
@@ -248,6 +249,42 @@ def stray_furnace(f: Features) -> list[int]:
     if not f.vector[_TABLE_KNOWN] or (f.grid[0, c - 1 : c + 2, c - 1 : c + 2] == _TABLE).any():
         return []
     return [_PLACE_FURNACE]
+
+
+INVENTORY_AT = BASE_DIM - len(ITEMS) - len(STATUS)
+"""Where the inventory counts (divided by 9, in :data:`ITEMS` order) start in the vector."""
+_MAKE = [
+    (ACTIONS.index(f"make_{name}"), [_ID[s] + 1 for s in rule["nearby"]], rule["uses"])
+    for name, rule in constants.make.items()
+]
+_PLACE = [
+    (ACTIONS.index(f"place_{name}"), [_ID[w] + 1 for w in rule["where"]], rule["uses"])
+    for name, rule in constants.place.items()
+]
+
+
+def futile_crafts(f: Features) -> list[int]:
+    """The make and place actions Crafter ignores here, as the map memory and the inventory
+    show: a make without its materials or with a station out of the 3x3 cells around the
+    player (on the world's first row or column there is none: Crafter slices that area
+    from the cell before the player's), a place without its materials or onto a cell it
+    cannot go on (a creature there included). A confident policy pressed make_wood_pickaxe
+    two cells from the table until the attempt gave up, 20 steps later."""
+    c = CROP // 2
+    area = f.grid[0, c - 1 : c + 2, c - 1 : c + 2]
+    edge = bool((area[0, :] == OUTSIDE).all() or (area[:, 0] == OUTSIDE).all())
+    held = np.rint(f.vector[INVENTORY_AT : INVENTORY_AT + len(ITEMS)] * 9.0)
+    have = {item: held[i] for i, item in enumerate(ITEMS)}
+    faced = int(np.argmax(f.vector[FACED_AT : FACED_AT + N_MATERIALS]))
+    out = []
+    for action, stations, uses in _MAKE:
+        short = any(have.get(k, 0) < n for k, n in uses.items())
+        if short or edge or not all((area == s).any() for s in stations):
+            out.append(action)
+    for action, where, uses in _PLACE:
+        if faced not in where or any(have.get(k, 0) < n for k, n in uses.items()):
+            out.append(action)
+    return out
 
 
 def encode(f: Features) -> bytes:

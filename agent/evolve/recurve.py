@@ -64,6 +64,8 @@ AS_PLAYED = {
     ("run", "controller", "past_creatures"): False,
     ("run", "runner", "alone_stall_steps"): 60,
     ("run", "fast", "route_acted"): False,
+    ("run", "controller", "burrow_checks"): False,
+    ("run", "controller", "edge_craft"): False,
 }
 """Settings added after some loops were saved, with the value those loops played by (a
 saved config without the key gets it, so their replays play as they did)."""

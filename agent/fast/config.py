@@ -41,6 +41,13 @@ class FastConfig:
     before it was added (then, alone on make_iron_pickaxe, the fast tier gave making the
     pickaxe up for want of a table or furnace in view after reaching iron in 20 of its 84
     games, the slow tier in 9 of 82; seeds 0-99, ``models/loop12`` round 3)."""
+    futile_crafts: bool = False
+    """Never a make or place action that Crafter would ignore, as the map memory and the
+    inventory show (a station out of reach, a material missing, a cell a thing cannot go
+    on; ``envs.features.futile_crafts``): the policy's next likeliest action is taken
+    instead; the retrieval agent keeps to the same rule. Off: every run before it was
+    added (a confident policy pressed a make two cells from the table until the attempt
+    gave up for looping, 20 steps later)."""
     threads: int = 1
     """torch CPU threads for inference (one is fastest for batch-1 decisions)."""
     gate: bool = False

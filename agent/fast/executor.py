@@ -36,6 +36,7 @@ from envs.features import (
     Features,
     deadly_moves,
     features,
+    futile_crafts,
     futile_moves,
     stray_furnace,
 )
@@ -292,12 +293,15 @@ class FastExecutor:
         """``logits`` (B, actions) with the rules applied per row: never a move into
         remembered lava; a furnace only beside a remembered table (``furnace_by_table``);
         while the policy goes round in circles (``unstick_after``), no move into the
-        blocked cell it faces (``unstick_blocked``)."""
+        blocked cell it faces (``unstick_blocked``); no make or place Crafter would ignore
+        (``futile_crafts``)."""
         cfg = self.config
         for i, f in enumerate(seen):
             logits[i, deadly_moves(f)] = -np.inf
             if cfg.furnace_by_table:
                 logits[i, stray_furnace(f)] = -np.inf
+            if cfg.futile_crafts:
+                logits[i, futile_crafts(f)] = -np.inf
             if cfg.unstick_blocked and 0 < cfg.unstick_after <= idle[i]:
                 logits[i, futile_moves(f)] = -np.inf
         return logits

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from agent.fast.executor import subgoal_rng
-from envs.features import deadly_moves, features, stray_furnace
+from envs.features import deadly_moves, features, futile_crafts, stray_furnace
 from envs.goal import with_goal
 from memory.records import Decision, Subgoal
 from memory.retrieval import RetrievalMemory
@@ -29,6 +29,7 @@ class RetrievalExecutor:
         n_actions: int = 17,
         sample: bool = False,
         seed: int = 0,
+        futile: bool = False,
     ):
         self.memory = memory
         self.embedder = embedder
@@ -36,6 +37,9 @@ class RetrievalExecutor:
         self.sample = sample
         """Sample in proportion to the votes (else the majority action)."""
         self.seed = seed
+        self.futile = futile
+        """Ban the make and place actions Crafter would ignore, as the fast tier does with
+        ``fast.futile_crafts`` (``envs.features.futile_crafts``)."""
         self._rng = np.random.default_rng(0)
         self._text = np.zeros((1, 0), dtype=np.float32)
         self._subgoal: Subgoal | None = None
@@ -61,7 +65,7 @@ class RetrievalExecutor:
         f, s = features(obs, info), self._subgoal
         grid, vector = f.grid[None], with_goal(f.vector[None], [(s.skill, s.target)])
         # As the fast tier: no move into remembered lava, no furnace away from a table.
-        banned = deadly_moves(f) + stray_furnace(f)
+        banned = deadly_moves(f) + stray_furnace(f) + (futile_crafts(f) if self.futile else [])
         if self.sample:
             votes = self.memory.votes(grid, vector, self._text, self.n_actions)[0]
             votes[banned] = 0.0

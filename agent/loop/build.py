@@ -95,7 +95,11 @@ def make_fast(cfg: RunConfig) -> FastTier | None:
 
         memory = RetrievalMemory.load(Path(cfg.retrieval.dir))
         return RetrievalExecutor(
-            memory, SubgoalEmbedder(), sample=cfg.retrieval.sample, seed=cfg.retrieval.seed
+            memory,
+            SubgoalEmbedder(),
+            sample=cfg.retrieval.sample,
+            seed=cfg.retrieval.seed,
+            futile=cfg.fast.futile_crafts,  # the same action rules as the fast tier
         )
     return None
 

@@ -261,3 +261,40 @@ def test_the_retrieval_agent_places_a_furnace_only_beside_a_table_as_the_fast_ti
     ex = RetrievalExecutor(Furnaces(), HashEmbedder())  # type: ignore[arg-type]
     ex.begin(subgoal)
     assert ex.act(obs, info).action == ACTIONS.index("place_furnace")
+
+
+def test_the_retrieval_agent_keeps_to_the_fast_tiers_rule_on_futile_crafts():
+    """With ``fast.futile_crafts`` neither memory makes a pickaxe two cells from the table."""
+    from memory.records import Subgoal
+
+    class Pickaxes:
+        """A memory whose every neighbour made a wood pickaxe, and one moved left."""
+
+        def votes(self, grid, vector, text, n_actions):
+            out = np.zeros((len(grid), n_actions))
+            out[:, ACTIONS.index("make_wood_pickaxe")] = 9.0
+            out[:, ACTIONS.index("move_left")] = 1.0
+            return out
+
+        def act(self, grid, vector, text, n_actions, banned=()):
+            votes = self.votes(grid, vector, text, n_actions)
+            for i, ban in enumerate(banned):
+                votes[i, list(ban)] = -1.0
+            return votes.argmax(axis=1)
+
+    env = envs.make("crafter")
+    env.reset(seed=3)
+    world, player = env.unwrapped._env._world, env.unwrapped._env._player
+    x, y = player.pos
+    world[x + 2, y] = "table"  # in view, out of crafting reach
+    player.inventory["wood"] = 1
+    obs, *_, info = env.step(0)
+    subgoal, make = Subgoal("make", "wood_pickaxe", 1), ACTIONS.index("make_wood_pickaxe")
+    for futile, sample, actions in (
+        (False, False, {make}),  # the majority, as before the rule
+        (True, False, {ACTIONS.index("move_left")}),
+        (True, True, {ACTIONS.index("move_left")}),  # sampled: never the make either
+    ):
+        ex = RetrievalExecutor(Pickaxes(), HashEmbedder(), sample=sample, futile=futile)  # type: ignore[arg-type]
+        ex.begin(subgoal)
+        assert {ex.act(obs, info).action for _ in range(20)} == actions

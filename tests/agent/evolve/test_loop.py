@@ -196,6 +196,8 @@ def test_a_loop_saved_before_the_unstick_rule_is_replayed_without_it(tmp_path):
     assert loop_config(tmp_path)["run"]["controller"] == {
         "pillbox": False,  # nor the pocket
         "past_creatures": False,  # nor the way past creatures
+        "burrow_checks": False,  # nor the burrow's checks
+        "edge_craft": False,  # and made things on the world's edge
     }
     # stalls re-plan, and the fast tier alone stalls after 60 steps as it did with hand-off
     assert loop_config(tmp_path)["run"]["runner"] == {

@@ -23,7 +23,15 @@ from agent.loop.vector_runner import VectorRunner, make_vector_env
 from agent.slow.controller import DeliberateController
 from agent.slow.recipe_planner import RecipePlanner
 from envs.crafter_env import ACTIONS
-from envs.features import deadly_moves, futile_moves, stray_furnace
+from envs.features import (
+    CROP,
+    OUTSIDE,
+    Features,
+    deadly_moves,
+    futile_crafts,
+    futile_moves,
+    stray_furnace,
+)
 from envs.tasks import load_tasks
 from memory.records import Subgoal
 from memory.store import ExperienceStore
@@ -411,6 +419,41 @@ def test_the_fast_tier_places_a_furnace_only_beside_a_remembered_table(fast_dir)
     frame, info = seen_after((x - 1, y + 1))  # and one beside the player
     assert stray_furnace(fast.seen(frame, info, subgoal)) == []
     assert place in draws(fast, frame, info)
+
+
+def test_the_fast_tier_never_makes_or_places_what_crafter_would_ignore(fast_dir):
+    """``fast.futile_crafts``: a make needs its materials and its station in the 3x3
+    cells around the player, a place its materials and a cell it can go on."""
+    kw = {"temperature": 5.0}  # near-uniform: every action is drawn often when allowed
+    env = envs.make("crafter")
+    env.reset(seed=3)
+    world, player = env.unwrapped._env._world, env.unwrapped._env._player
+    x, y = player.pos
+    make, table = ACTIONS.index("make_wood_pickaxe"), ACTIONS.index("place_table")
+    subgoal = Subgoal("make", "wood_pickaxe")
+
+    def seen(cell: tuple[int, int] | None = None, wood: int = 2) -> tuple:
+        if cell is not None:
+            world[cell] = "table"
+        player.inventory["wood"] = wood
+        frame, *_, info = env.step(0)
+        return frame, info
+
+    fast = _fast(fast_dir, futile_crafts=True, **kw)
+    frame, info = seen((x + 2, y))  # the table two cells away: out of crafting reach
+    futile = futile_crafts(fast.seen(frame, info, subgoal))
+    assert make in futile and table not in futile  # two wood, facing open ground
+    assert make not in _draws(fast, subgoal, frame, info, 60)
+    assert make in _draws(_fast(fast_dir, futile_crafts=False, **kw), subgoal, frame, info, 60)
+    frame, info = seen((x + 1, y + 1))  # and one diagonally beside the player
+    beside = fast.seen(frame, info, subgoal)
+    assert make not in futile_crafts(beside)
+    assert make in _draws(fast, subgoal, frame, info, 60)
+    edge = beside.grid.copy()  # the same, on the world's first column: Crafter sees no table
+    edge[0, CROP // 2 - 1, :] = OUTSIDE
+    assert make in futile_crafts(Features(edge, beside.vector))
+    frame, info = seen(wood=0)  # no wood: neither the pickaxe nor a table
+    assert {make, table} <= set(futile_crafts(fast.seen(frame, info, subgoal)))
 
 
 @pytest.mark.parametrize("stalls_replan", [False, True])
