@@ -228,24 +228,29 @@ def test_banned_actions_lose_their_votes():
     assert (memory.act(f.grid[:5], f.vector[:5], text[:5], 17, every) == 0).all()
 
 
+class _Favours:
+    """A fake memory whose every neighbour took ``action``, and one moved left."""
+
+    def __init__(self, action: str):
+        self.action = ACTIONS.index(action)
+
+    def votes(self, grid, vector, text, n_actions):
+        out = np.zeros((len(grid), n_actions))
+        out[:, self.action] = 9.0
+        out[:, ACTIONS.index("move_left")] = 1.0
+        return out
+
+    def act(self, grid, vector, text, n_actions, banned=()):
+        votes = self.votes(grid, vector, text, n_actions)
+        for i, ban in enumerate(banned):
+            votes[i, list(ban)] = -1.0
+        return votes.argmax(axis=1)
+
+
 def test_the_retrieval_agent_places_a_furnace_only_beside_a_table_as_the_fast_tier():
     from memory.records import Subgoal
 
-    class Furnaces:
-        """A memory whose every neighbour placed a furnace, and one moved left."""
-
-        def votes(self, grid, vector, text, n_actions):
-            out = np.zeros((len(grid), n_actions))
-            out[:, ACTIONS.index("place_furnace")] = 9.0
-            out[:, ACTIONS.index("move_left")] = 1.0
-            return out
-
-        def act(self, grid, vector, text, n_actions, banned=()):
-            votes = self.votes(grid, vector, text, n_actions)
-            for i, ban in enumerate(banned):
-                votes[i, list(ban)] = -1.0
-            return votes.argmax(axis=1)
-
+    furnaces = _Favours("place_furnace")
     env = envs.make("crafter")
     env.reset(seed=3)
     world, (x, y) = env.unwrapped._env._world, env.unwrapped._env._player.pos
@@ -253,12 +258,12 @@ def test_the_retrieval_agent_places_a_furnace_only_beside_a_table_as_the_fast_ti
     obs, *_, info = env.step(0)
     subgoal = Subgoal("place", "furnace", 1)
     for sample in (False, True):
-        ex = RetrievalExecutor(Furnaces(), HashEmbedder(), sample=sample)  # type: ignore[arg-type]
+        ex = RetrievalExecutor(furnaces, HashEmbedder(), sample=sample)  # type: ignore[arg-type]
         ex.begin(subgoal)
         assert {ex.act(obs, info).action for _ in range(20)} == {ACTIONS.index("move_left")}
     world[x - 1, y] = "table"  # and one beside: the furnace may go here
     obs, *_, info = env.step(0)
-    ex = RetrievalExecutor(Furnaces(), HashEmbedder())  # type: ignore[arg-type]
+    ex = RetrievalExecutor(furnaces, HashEmbedder())  # type: ignore[arg-type]
     ex.begin(subgoal)
     assert ex.act(obs, info).action == ACTIONS.index("place_furnace")
 
@@ -266,21 +271,6 @@ def test_the_retrieval_agent_places_a_furnace_only_beside_a_table_as_the_fast_ti
 def test_the_retrieval_agent_keeps_to_the_fast_tiers_rule_on_futile_crafts():
     """With ``fast.futile_crafts`` neither memory makes a pickaxe two cells from the table."""
     from memory.records import Subgoal
-
-    class Pickaxes:
-        """A memory whose every neighbour made a wood pickaxe, and one moved left."""
-
-        def votes(self, grid, vector, text, n_actions):
-            out = np.zeros((len(grid), n_actions))
-            out[:, ACTIONS.index("make_wood_pickaxe")] = 9.0
-            out[:, ACTIONS.index("move_left")] = 1.0
-            return out
-
-        def act(self, grid, vector, text, n_actions, banned=()):
-            votes = self.votes(grid, vector, text, n_actions)
-            for i, ban in enumerate(banned):
-                votes[i, list(ban)] = -1.0
-            return votes.argmax(axis=1)
 
     env = envs.make("crafter")
     env.reset(seed=3)
@@ -295,6 +285,7 @@ def test_the_retrieval_agent_keeps_to_the_fast_tiers_rule_on_futile_crafts():
         (True, False, {ACTIONS.index("move_left")}),
         (True, True, {ACTIONS.index("move_left")}),  # sampled: never the make either
     ):
-        ex = RetrievalExecutor(Pickaxes(), HashEmbedder(), sample=sample, futile=futile)  # type: ignore[arg-type]
+        memory = _Favours("make_wood_pickaxe")
+        ex = RetrievalExecutor(memory, HashEmbedder(), sample=sample, futile=futile)  # type: ignore[arg-type]
         ex.begin(subgoal)
         assert {ex.act(obs, info).action for _ in range(20)} == actions
